@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dirigent.store.records import LogEntry, Variable, VariableRef
+from dirigent.store.records import LogEntry, StoredInstance, Variable, VariableRef
 
 LogListener = Callable[[LogEntry], None]
 
@@ -17,9 +17,27 @@ class MemoryStore:
     """Variables and logs in memory; log listeners see each entry as it is appended."""
 
     def __init__(self) -> None:
+        self._instances: dict[str, StoredInstance] = {}
         self._variables: dict[VariableRef, Variable] = {}
         self._logs: dict[str, list[LogEntry]] = {}
         self._log_listeners: list[LogListener] = []
+
+    # Instances
+
+    async def save_instance(self, instance: StoredInstance) -> None:
+        self._instances[instance.id] = instance
+
+    async def load_instance(self, instance_id: str) -> StoredInstance | None:
+        return self._instances.get(instance_id)
+
+    async def pending_instances(self) -> list[str]:
+        return [i.id for i in self._instances.values() if i.status == "pending"]
+
+    async def has_pending_instance(self, namespace: str, workflow: str) -> bool:
+        return any(
+            i.status == "pending" and i.namespace == namespace and i.workflow == workflow
+            for i in self._instances.values()
+        )
 
     # Variables
 
@@ -34,7 +52,9 @@ class MemoryStore:
 
     async def delete_instance_variables(self, instance_id: str) -> None:
         """Drop the `instance` scope of one instance (it ends with the instance)."""
-        gone = [r for r in self._variables if r.scope == "instance" and r.instance_id == instance_id]
+        gone = [
+            r for r in self._variables if r.scope == "instance" and r.instance_id == instance_id
+        ]
         for ref in gone:
             del self._variables[ref]
 

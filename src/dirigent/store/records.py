@@ -56,3 +56,14 @@ class LogEntry:
     state: str | None = None
     action_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInstance:
+    """An instance as the store keeps it: indexed fields and the engine's record as JSON bytes."""
+
+    id: str
+    namespace: str
+    workflow: str
+    status: str
+    record: bytes

@@ -1,0 +1,147 @@
+"""`dirigent run`: run one workflow on the embedded engine and print its output."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, cast
+
+import orjson
+import typer
+
+from dirigent.cli.lint import EXIT_DEFINITION
+from dirigent.cli.render import print_log, print_problems
+from dirigent.engine import Instance, Status
+from dirigent.errors import DirigentError, WorkflowError
+from dirigent.operations.local import LOCAL_NAMESPACE, open_local_engine
+from dirigent.operations.sources import WorkflowFiles
+from dirigent.spec import DefinitionError, load_workflow_file
+from dirigent.store.records import InstanceRef, Scope, Variable, VariableRef
+
+EXIT_FAILED = 1
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint=option)
+        pairs[name] = rest
+    return pairs
+
+
+def _read_input(value: str | None) -> bytes:
+    if value is None:
+        return b""
+    if value == "-":
+        return sys.stdin.buffer.read()
+    path = Path(value)
+    if path.is_file():
+        return path.read_bytes()
+    return value.encode()
+
+
+def run_command(
+    workflow: Annotated[Path, typer.Argument(help="The workflow YAML file to run.")],
+    input: Annotated[
+        str | None,
+        typer.Option("--input", "-i", help="Input: a file, a JSON text, or - for stdin."),
+    ] = None,
+    service: Annotated[
+        list[str],
+        typer.Option(help="NAME=URL: reach a function (by id, service or image) at URL."),
+    ] = [],  # noqa: B006 - typer reads the default
+    secret: Annotated[list[str], typer.Option(help="NAME=VALUE: a secret for actions.")] = [],  # noqa: B006
+    var: Annotated[
+        list[str],
+        typer.Option(
+            help="SCOPE/KEY=FILE: preset a variable (scope instance, workflow, namespace)."
+        ),
+    ] = [],  # noqa: B006
+    sidecar_port: Annotated[
+        int, typer.Option(help="Port of the function sidecar (/log, /var) on 127.0.0.1.")
+    ] = 8889,
+) -> None:
+    """Run a workflow locally: print its output as JSON, its log on stderr.
+
+    Other workflow files in the same directory are available as subflows by their id. Exit status:
+    0 complete, 1 failed/crashed/cancelled, 3 definition error.
+    """
+    try:
+        definition = load_workflow_file(workflow)
+    except DefinitionError as error:
+        print_problems(error.problems)
+        raise typer.Exit(EXIT_DEFINITION) from None
+    print_problems(definition.warnings)
+    files = WorkflowFiles(LOCAL_NAMESPACE)
+    files.add(definition)
+    files.add_directory(workflow.parent, skip=[workflow])
+    variables = _variables(var)
+    try:
+        instance = asyncio.run(
+            _run(
+                files,
+                definition.workflow.id,
+                _read_input(input),
+                variables,
+                service,
+                secret,
+                sidecar_port,
+            )
+        )
+    except DirigentError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    except WorkflowError as error:
+        typer.echo(f"error: {error.code}: {error.message}", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    typer.echo(orjson.dumps(instance.output, option=orjson.OPT_INDENT_2).decode())
+    if instance.status is not Status.COMPLETE:
+        error = instance.error
+        detail = f"{error.code}: {error.message}" if error else ""
+        typer.echo(f"error: {instance.status.value} {detail}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _variables(values: list[str]) -> list[tuple[Scope, str, bytes]]:
+    parsed: list[tuple[Scope, str, bytes]] = []
+    for name, file in _pairs(values, "--var").items():
+        scope, sep, key = name.partition("/")
+        if not sep or scope not in ("instance", "workflow", "namespace"):
+            raise typer.BadParameter(
+                f"expected SCOPE/KEY=FILE with scope instance, workflow or namespace, got {name!r}",
+                param_hint="--var",
+            )
+        try:
+            parsed.append((cast(Scope, scope), key, Path(file).read_bytes()))
+        except OSError as error:
+            raise typer.BadParameter(
+                f"cannot read {file}: {error.strerror}", param_hint="--var"
+            ) from None
+    return parsed
+
+
+async def _run(
+    files: WorkflowFiles,
+    workflow: str,
+    raw_input: bytes,
+    variables: list[tuple[Scope, str, bytes]],
+    services: list[str],
+    secrets: list[str],
+    sidecar_port: int,
+) -> Instance:
+    async with open_local_engine(
+        workflows=files,
+        services=_pairs(services, "--service"),
+        secrets=_pairs(secrets, "--secret"),
+        sidecar_port=sidecar_port,
+    ) as engine:
+        engine.store.add_log_listener(print_log)
+        instance_id = f"{LOCAL_NAMESPACE}/{workflow}/run"
+        owner = InstanceRef(LOCAL_NAMESPACE, workflow, instance_id)
+        for scope, key, data in variables:
+            ref = VariableRef.of(scope, key, owner)
+            await engine.store.set_variable(ref, Variable(data, "application/octet-stream"))
+        return await engine.run(workflow, raw_input, instance_id=instance_id)

@@ -1,0 +1,1 @@
+"""One module per state family; each exports handlers the interpreter dispatches to by state type."""

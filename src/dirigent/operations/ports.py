@@ -1,0 +1,41 @@
+"""The narrow interfaces the runtime reaches the outside through."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dirigent.spec import WorkflowDefinition
+from dirigent.spec.functions import FunctionDefinition
+from dirigent.store.base import LogSink, VariableStore
+from dirigent.store.records import StoredInstance
+from dirigent.types import JSONObject
+
+
+class WorkflowSource(Protocol):
+    async def get_workflow(self, namespace: str, workflow: str) -> WorkflowDefinition | None: ...
+
+
+class SecretSource(Protocol):
+    async def get_secret(self, namespace: str, name: str) -> str | None: ...
+
+
+class FunctionResolver(Protocol):
+    def url_for(self, namespace: str, function: FunctionDefinition) -> str:
+        """The URL that reaches `function`; raises WorkflowError when it cannot be reached."""
+        ...
+
+
+class EventSink(Protocol):
+    async def emit(self, namespace: str, event: JSONObject) -> None: ...
+
+
+class InstanceStore(VariableStore, LogSink, Protocol):
+    async def save_instance(self, instance: StoredInstance) -> None: ...
+
+    async def load_instance(self, instance_id: str) -> StoredInstance | None: ...
+
+    async def pending_instances(self) -> list[str]: ...
+
+    async def has_pending_instance(self, namespace: str, workflow: str) -> bool: ...
+
+    async def delete_instance_variables(self, instance_id: str) -> None: ...
