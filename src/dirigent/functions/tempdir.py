@@ -1,0 +1,295 @@
+"""The temp dir of one call attempt (function-contract.md §5).
+
+Before the call, `prepare_tempdir` makes a fresh directory, writes the function definition's
+`files` into it from variables and creates `out/instance`, `out/workflow` and `out/namespace`.
+After the call, `collect_outputs` turns what the function left in `out/<scope>/` into variables of
+that scope: a file as it is (MIME `application/octet-stream`), a directory as a tar.gz archive
+(MIME `application/gzip`). `remove_tempdir` deletes it all.
+
+Disk work runs in a worker thread unless there is nothing to read or write, which keeps the common
+call (no files, no outputs) off the thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from dirigent.errors import WorkflowError
+from dirigent.functions.base import FILES_ERROR, VARIABLE_KEY, FunctionStore
+from dirigent.store.base import VariableStore
+from dirigent.store.records import InstanceRef, LogEntry, Scope, Variable, VariableRef
+
+if TYPE_CHECKING:  # a type only: no import-time dependency on the definition models
+    from dirigent.spec.functions import FunctionFile
+
+SCOPES: tuple[Scope, ...] = ("instance", "workflow", "namespace")
+#: MIME type of a variable made from a file in `out/<scope>/`.
+FILE_MIME = "application/octet-stream"
+#: MIME type of a variable made from a directory in `out/<scope>/` (a tar.gz archive).
+DIRECTORY_MIME = "application/gzip"
+
+
+def make_temp_root() -> Path:
+    """A fresh `dirigent-*` directory in the system temp dir, readable by its owner only."""
+    return Path(tempfile.mkdtemp(prefix="dirigent-"))
+
+
+async def prepare_tempdir(
+    root: Path, files: Sequence[FunctionFile], owner: InstanceRef, store: VariableStore
+) -> Path:
+    """Make the temp dir of one attempt under `root`, with `files` written and `out/` made.
+
+    A missing variable gives an empty file (an empty directory for `tar` and `tar.gz`). A file
+    that cannot be written, including an archive with absolute paths, `..`, links or devices,
+    raises the catchable `direktiv.function.files`; nothing is left behind then.
+    """
+    contents: list[tuple[FunctionFile, bytes]] = []
+    for file in files:
+        variable = await store.get_variable(VariableRef.of(file.scope, file.key, owner))
+        contents.append((file, variable.data if variable is not None else b""))
+    if not contents:
+        return _make_tempdir(root, contents)
+    return await asyncio.to_thread(_make_tempdir, root, contents)
+
+
+async def collect_outputs(
+    path: Path,
+    store: FunctionStore,
+    *,
+    owner: InstanceRef,
+    state: str,
+    action_id: str,
+    max_variable: int,
+) -> None:
+    """Store each entry of `path/out/<scope>/` as a variable of that scope named after it.
+
+    Entries that cannot become variables (names that are not variable keys, links, special
+    files, more than `max_variable` bytes) are skipped with an instance log line saying why.
+    """
+    if not _has_outputs(path):
+        return
+    outputs, skipped = await asyncio.to_thread(_read_outputs, path, max_variable)
+    for scope, name, variable in outputs:
+        await store.set_variable(VariableRef.of(scope, name, owner), variable)
+    for message in skipped:
+        entry = LogEntry(
+            owner.instance_id, datetime.now(UTC), message, state=state, action_id=action_id
+        )
+        await store.append_log(entry)
+
+
+async def remove_tempdir(path: Path) -> None:
+    """Delete the temp dir of an attempt and everything in it (links are not followed)."""
+    # The worker thread finishes the removal even if the awaiting task is cancelled meanwhile.
+    await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
+
+
+# Before the call
+
+
+def _make_tempdir(root: Path, contents: list[tuple[FunctionFile, bytes]]) -> Path:
+    try:
+        path = Path(tempfile.mkdtemp(prefix="call-", dir=root))
+    except FileNotFoundError:  # first use, or someone removed it: make it, once
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix="call-", dir=root))
+    try:
+        # Each mkdir costs tens of microseconds on a disk: make exactly the five directories.
+        (path / "out").mkdir()
+        for scope in SCOPES:
+            (path / "out" / scope).mkdir()
+        for file, data in contents:
+            _write_file(path, file, data)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return path
+
+
+def _write_file(path: Path, file: FunctionFile, data: bytes) -> None:
+    name = file.file_name
+    target = path.joinpath(*_relative_parts(name, f"files entry {file.key!r}: `as` {name!r}"))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if file.type == "plain":
+            target.write_bytes(data)
+        elif file.type == "base64":
+            target.write_bytes(_decode_base64(data, file.key))
+        else:
+            _extract(data, target, gzipped=file.type == "tar.gz", key=file.key)
+    except OSError as exc:
+        raise WorkflowError(
+            FILES_ERROR, f"cannot write {name!r} from variable {file.key!r}: {exc}"
+        ) from None
+
+
+def _relative_parts(name: str, what: str) -> tuple[str, ...]:
+    """The parts of a relative path that stays inside its directory; raises otherwise."""
+    if name.startswith("/"):
+        raise WorkflowError(FILES_ERROR, f"{what} is an absolute path")
+    parts = tuple(part for part in PurePosixPath(name).parts if part != ".")
+    if ".." in parts:
+        raise WorkflowError(FILES_ERROR, f"{what} leaves its directory with '..'")
+    return parts
+
+
+def _decode_base64(data: bytes, key: str) -> bytes:
+    # Go's base64 decoder skips line breaks; nothing else outside the alphabet is accepted.
+    try:
+        return base64.b64decode(b"".join(data.split()), validate=True)
+    except binascii.Error as exc:
+        raise WorkflowError(FILES_ERROR, f"variable {key!r} is not base64: {exc}") from None
+
+
+def _extract(data: bytes, target: Path, *, gzipped: bool, key: str) -> None:
+    """Extract a tar archive into `target` after checking every member; empty data: empty dir.
+
+    Members are written one by one rather than with `TarFile.extractall`, so only regular files
+    and directories can ever be created, whatever the archive claims.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    if not data:
+        return
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz" if gzipped else "r:") as archive:
+            checked = [(member, _member_parts(member, key)) for member in archive.getmembers()]
+            for member, parts in checked:
+                destination = target.joinpath(*parts)
+                if member.isdir():
+                    destination.mkdir(parents=True, exist_ok=True)
+                    continue
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                source = archive.extractfile(member)
+                if source is None:  # pragma: no cover - regular members always have content
+                    raise WorkflowError(FILES_ERROR, f"variable {key!r}: bad {member.name!r}")
+                with source, destination.open("wb") as sink:
+                    shutil.copyfileobj(source, sink)
+                destination.chmod(0o644 | (member.mode & 0o111))
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise WorkflowError(
+            FILES_ERROR, f"variable {key!r} is not a readable archive: {exc}"
+        ) from None
+
+
+def _member_parts(member: tarfile.TarInfo, key: str) -> tuple[str, ...]:
+    what = f"variable {key!r}: archive member {member.name!r}"
+    if not (member.isreg() or member.isdir()):
+        kind = "a link" if member.issym() or member.islnk() else "a device or special file"
+        raise WorkflowError(
+            FILES_ERROR, f"{what} is {kind}; only files and directories are allowed"
+        )
+    parts = _relative_parts(member.name, what)
+    if not parts and not member.isdir():
+        raise WorkflowError(FILES_ERROR, f"{what} has no name")
+    return parts
+
+
+# After the call
+
+
+class _Skip(Exception):
+    """An out entry that cannot become a variable; the message says why."""
+
+
+def _has_outputs(path: Path) -> bool:
+    for scope in SCOPES:
+        try:
+            with os.scandir(path / "out" / scope) as entries:
+                if next(entries, None) is not None:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _read_outputs(
+    path: Path, max_variable: int
+) -> tuple[list[tuple[Scope, str, Variable]], list[str]]:
+    outputs: list[tuple[Scope, str, Variable]] = []
+    skipped: list[str] = []
+    for scope in SCOPES:
+        try:
+            with os.scandir(path / "out" / scope) as found:
+                entries = sorted(found, key=lambda entry: entry.name)
+        except OSError:
+            continue  # the function removed the directory: nothing to collect
+        for entry in entries:
+            where = f"function output out/{scope}/{entry.name}"
+            if not VARIABLE_KEY.match(entry.name):
+                skipped.append(f"{where} was not stored: its name is not a valid variable key")
+                continue
+            try:
+                variable = _read_entry(Path(entry.path), max_variable)
+            except _Skip as skip:
+                skipped.append(f"{where} was not stored: {skip}")
+                continue
+            except OSError as exc:
+                skipped.append(f"{where} was not stored: {exc.strerror or exc}")
+                continue
+            outputs.append((scope, entry.name, variable))
+    return outputs, skipped
+
+
+def _read_entry(path: Path, max_variable: int) -> Variable:
+    info = path.lstat()
+    if stat.S_ISREG(info.st_mode):
+        return Variable(_read_file(path, max_variable), FILE_MIME)
+    if stat.S_ISDIR(info.st_mode):
+        return Variable(_tar_directory(path, max_variable), DIRECTORY_MIME)
+    if stat.S_ISLNK(info.st_mode):
+        raise _Skip("it is a link")
+    raise _Skip("it is neither a file nor a directory")
+
+
+def _read_file(path: Path, max_variable: int) -> bytes:
+    # O_NOFOLLOW: the function could swap the file for a link after the check.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as source:
+        data = source.read(max_variable + 1)
+    if len(data) > max_variable:
+        raise _Skip(f"it is larger than the limit of {max_variable} bytes")
+    return data
+
+
+def _tar_directory(path: Path, max_variable: int) -> bytes:
+    """A tar.gz of the files and directories under `path`, named relative to it; no links."""
+    too_large = _Skip(f"its archive is larger than the limit of {max_variable} bytes")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as archive:
+        for directory, dirnames, filenames in os.walk(path):
+            dirnames.sort()
+            base = Path(directory)
+            for name in [*dirnames, *sorted(filenames)]:
+                full = base / name
+                mode = full.lstat().st_mode
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    continue
+                member = archive.gettarinfo(str(full), arcname=full.relative_to(path).as_posix())
+                member.uid = member.gid = 0
+                member.uname = member.gname = ""
+                if member.isdir():
+                    archive.addfile(member)
+                    continue
+                if member.size > max_variable:
+                    raise too_large
+                fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(fd, "rb") as source:
+                    archive.addfile(member, source)
+                if buffer.tell() > max_variable:
+                    raise too_large
+    if buffer.tell() > max_variable:
+        raise too_large
+    return buffer.getvalue()

@@ -1,0 +1,1 @@
+"""Tests of `dirigent.functions` against real function processes."""
