@@ -34,7 +34,7 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
 
 def _read_input(value: str | None) -> bytes:
     if value is None:
-        return b""
+        return b"{}"  # no input at all: start with empty data rather than {"input": ""}
     if value == "-":
         return sys.stdin.buffer.read()
     path = Path(value)
@@ -99,8 +99,8 @@ def run_command(
         raise typer.Exit(EXIT_FAILED) from None
     typer.echo(orjson.dumps(instance.output, option=orjson.OPT_INDENT_2).decode())
     if instance.status is not Status.COMPLETE:
-        error = instance.error
-        detail = f"{error.code}: {error.message}" if error else ""
+        failure = instance.error
+        detail = f"{failure.code}: {failure.message}" if failure else ""
         typer.echo(f"error: {instance.status.value} {detail}", err=True)
         raise typer.Exit(EXIT_FAILED)
 

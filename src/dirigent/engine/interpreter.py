@@ -126,9 +126,9 @@ def _dispatch(turn: Turn, trigger: Trigger) -> None:
             if instance.timers.pop(timer_id, None) is not None:
                 _on_timer(turn, timer_id)
         case VariablesRead(values):
-            state = turn.state if instance.state else None
-            if isinstance(state, GetterState) and instance.waiting_for_variables:
-                variables.on_variables(turn, state, values)
+            getter = turn.state if instance.state else None
+            if isinstance(getter, GetterState) and instance.waiting_for_variables:
+                variables.on_variables(turn, getter, values)
         case Cancel(error):
             turn.end(error)
 

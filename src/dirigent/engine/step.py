@@ -148,9 +148,7 @@ class Turn:
         self.leave_state()
         for timer_id in list(instance.timers):
             self.clear_timer(timer_id)
-        instance.status = (
-            Status.COMPLETE if error is None else _END_STATUS.get(error.code, Status.FAILED)
-        )
+        instance.status = _end_status(error)
         instance.error = error
         instance.output = instance.data
         instance.ended_at = self.now
@@ -158,6 +156,16 @@ class Turn:
         if error is not None:
             self.log(f"instance {instance.status.value}: {error.code}: {error.message}")
         self.emit(fx.Finished())
+
+
+def _end_status(error: WorkflowError | None) -> Status:
+    """Complete without an error; crashed or cancelled when that happened to this very instance
+    (an uncatchable internal error or cancel); failed otherwise (a child's crash fails a parent)."""
+    if error is None:
+        return Status.COMPLETE
+    if error.catchable:
+        return Status.FAILED
+    return _END_STATUS.get(error.code, Status.FAILED)
 
 
 def pretty(value: Any) -> str:
