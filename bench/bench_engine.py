@@ -38,7 +38,7 @@ def noop_chain(n: int) -> str:
         f"  - id: s{i}\n    type: noop\n    transform: 'jq(.i += 1)'\n    transition: s{i + 1}\n"
         for i in range(n - 1)
     )
-    return f"id: noops\nstates:\n{states}  - id: s{n - 1}\n    type: noop\n"
+    return f"id: noops\nstates:\n{states}  - id: s{n - 1}\n    type: noop\n    transform: 'jq(.i += 1)'\n"
 
 
 def action_chain(n: int) -> str:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from tests.fixtures.functions.runner import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRIGENT = [sys.executable, "-m", "dirigent"]
@@ -118,3 +122,54 @@ def test_schema_is_json_schema() -> None:
     schema = json.loads(result.stdout)
     assert "properties" in schema or "$defs" in schema
     assert "states" in json.dumps(schema)
+
+
+def test_run_with_a_real_function_and_its_logs(tmp_path: Path) -> None:
+    # The example, with its retry delay cut so the test does not sleep.
+    example = (ROOT / "examples/greeting/greeting.yaml").read_text()
+    flow = tmp_path / "greeting.yaml"
+    flow.write_text(example.replace("delay: PT1S", "delay: PT0S"))
+    port = free_port()
+    greeter = subprocess.Popen(
+        [sys.executable, "tests/fixtures/functions/greeter.py", "--port", str(port)], cwd=ROOT
+    )
+    try:
+        _wait_listening(port)
+        url = f"http://127.0.0.1:{port}"
+        ok = dirigent(
+            "run",
+            str(flow),
+            "--service",
+            f"greeter={url}",
+            "--input",
+            '{"name": "Ada"}',
+        )
+        assert ok.returncode == 0, ok.stderr
+        assert json.loads(ok.stdout) == {"greeting": "Hello, Ada!"}
+        # A greeter input error is retried once, then caught.
+        sorry = dirigent("run", str(flow), "--service", f"greeter={url}", "--input", "{}")
+        assert sorry.returncode == 0, sorry.stderr
+        output = json.loads(sorry.stdout)
+        assert output["greeting"] == "Sorry, no greeting today."
+        assert output["why"] == (
+            "retries exceeded (1); last error: greeter.input: Missing 'name' property in JSON input."
+        )
+        assert "retrying action 0 after greeter.input (retry 1 of 1, in 0s)" in sorry.stderr
+    finally:
+        greeter.terminate()
+        greeter.wait()
+
+
+def test_unmapped_function_crashes_with_a_hint() -> None:
+    result = dirigent("run", "examples/greeting/greeting.yaml", "--input", '{"name": "Ada"}')
+    assert result.returncode == 1
+    assert "give one with --service greeter=http://host:port" in result.stderr
+
+
+def _wait_listening(port: int) -> None:
+    for _ in range(500):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"nothing listens on port {port}")
