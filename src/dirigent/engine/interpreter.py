@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dirigent.engine import effects as fx
@@ -136,11 +136,16 @@ def _dispatch(turn: Turn, trigger: Trigger) -> None:
 def _start(turn: Turn) -> None:
     instance = turn.instance
     timeouts = turn.definition.workflow.timeouts
-    interrupt = (timeouts.interrupt if timeouts else None) or turn.limits.interrupt
-    kill = (timeouts.kill if timeouts else None) or interrupt + turn.limits.kill_grace
+    interrupt = _given(timeouts.interrupt if timeouts else None, turn.limits.interrupt)
+    kill = _given(timeouts.kill if timeouts else None, interrupt + turn.limits.kill_grace)
     turn.set_timer("interrupt", instance.created_at + interrupt)
     turn.set_timer("kill", instance.created_at + kill)
     turn.next_state = turn.definition.start_state
+
+
+def _given(value: timedelta | None, default: timedelta) -> timedelta:
+    # Not `value or default`: a zero duration (PT0S) is a real choice.
+    return default if value is None else value
 
 
 def _action_state(turn: Turn) -> ActionState | ParallelState | ForeachState | None:

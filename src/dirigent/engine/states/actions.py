@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dirigent.engine import effects as fx
 from dirigent.engine.instance import Branch, BranchStatus
 from dirigent.engine.matching import code_matches
@@ -41,9 +43,7 @@ def enter(turn: Turn, state: ActionFamily) -> None:
         turn.instance.branches = [Branch(i, element) for i, element in enumerate(elements)]
     else:
         turn.instance.branches = [Branch(i, None) for i in range(len(actions_of(state)))]
-    turn.set_timer(
-        turn.timer_id("deadline"), turn.now + (state.timeout or turn.limits.state_timeout)
-    )
+    turn.set_timer(turn.timer_id("deadline"), turn.now + _timeout(turn, state))
     for branch in turn.instance.branches:
         launch(turn, action_for(state, branch), branch)
 
@@ -146,7 +146,7 @@ def on_failure(turn: Turn, state: ActionFamily, branch: Branch, error: WorkflowE
         if branch.attempt < retries.max_attempts:
             branch.attempt += 1
             branch.status = BranchStatus.WAITING_RETRY
-            delay = (retries.delay or turn.limits.retry_delay) * (
+            delay = (turn.limits.retry_delay if retries.delay is None else retries.delay) * (
                 retries.multiplier ** (branch.attempt - 1)
             )
             turn.log(
@@ -181,13 +181,17 @@ def on_retry_timer(turn: Turn, state: ActionFamily, index: int) -> None:
 
 
 def on_deadline(turn: Turn, state: ActionFamily) -> None:
-    timeout = state.timeout or turn.limits.state_timeout
+    timeout = _timeout(turn, state)
     error = WorkflowError(
         Code.CANCELS_TIMEOUT,
         f"state '{state.id}' timed out after {timeout.total_seconds():g}s",
     )
     turn.cancel_branches(error)
     turn.fail_state(error)
+
+
+def _timeout(turn: Turn, state: ActionFamily) -> timedelta:
+    return turn.limits.state_timeout if state.timeout is None else state.timeout
 
 
 def _cancelled(reason: str) -> WorkflowError:
