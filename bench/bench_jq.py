@@ -14,9 +14,9 @@ import statistics
 import time
 from collections.abc import Callable
 
+import jq
 import orjson
 
-import jq
 from dirigent.jq import Template
 
 SMALL = {"a": 1, "user": {"name": "Ada", "roles": ["admin", "dev"]}, "count": 3, "ok": True}

@@ -22,7 +22,6 @@ class Code:
     CANCELS_TIMEOUT = "direktiv.cancels.timeout"
     CANCELS_API = "direktiv.cancels.api"
     CANCELS_PARENT = "direktiv.cancels.parent"
-    CANCELS_KILL = "direktiv.cancels.kill"
     RETRIES_EXCEEDED = "direktiv.retries.exceeded"
     PARALLEL_ALL_FAILED = "direktiv.parallel.allFailed"
     MULTIPLE_ERRORS = "direktiv.workflow.multipleErrors"
@@ -32,7 +31,6 @@ class Code:
     LIMITS_DEPTH = "direktiv.limits.depth"
     SECRETS_NOT_FOUND = "direktiv.secrets.notFound"
     MUTEX = "direktiv.mutex"
-    EVENTS_UNSUPPORTED = "direktiv.events.unsupported"
 
 
 class WorkflowError(Exception):
@@ -56,10 +54,10 @@ class WorkflowError(Exception):
         return cls(value["code"], value["message"], catchable=value.get("catchable", True))
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, WorkflowError)
-            and (self.code, self.message, self.catchable)
-            == (other.code, other.message, other.catchable)
+        return isinstance(other, WorkflowError) and (self.code, self.message, self.catchable) == (
+            other.code,
+            other.message,
+            other.catchable,
         )
 
     def __hash__(self) -> int:
@@ -104,7 +102,3 @@ class Unavailable(DirigentError):
 
 class Internal(DirigentError):
     category = Category.INTERNAL
-
-
-class Cancelled(BaseException):  # noqa: N818 - named after what happened, like trio.Cancelled
-    """Raised inside work that was cancelled; a BaseException so `except Exception` cannot swallow it."""

@@ -18,6 +18,9 @@ DIRIGENT = [sys.executable, "-m", "dirigent"]
 def dirigent(
     *args: str, stdin: bytes | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # A free sidecar port, so that a Dirigent already running on this machine does not matter.
+    if args and args[0] == "run":
+        args = (*args, "--sidecar-port", "0")
     return subprocess.run(
         [*DIRIGENT, *args],
         input=stdin.decode() if stdin is not None else None,

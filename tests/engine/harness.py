@@ -59,6 +59,7 @@ async def open_harness(
     store: MemoryStore | None = None,
     cancel_grace: float = 2.0,
     clock: FakeClock | None = None,
+    sidecar_port: int = 0,
 ) -> AsyncIterator[Harness]:
     files = WorkflowFiles(LOCAL_NAMESPACE)
     for text in workflows:
@@ -72,5 +73,6 @@ async def open_harness(
         limits=limits,
         store=store,
         cancel_grace=cancel_grace,
+        sidecar_port=sidecar_port,
     ) as engine:
         yield Harness(engine, clock)

@@ -9,7 +9,7 @@ import pytest
 
 from dirigent.engine import Status
 from tests.engine.harness import open_harness
-from tests.fixtures.functions.runner import RunningFunction, start_function
+from tests.fixtures.functions.runner import RunningFunction, free_port, start_function
 
 FUNCTIONS = """
 functions:
@@ -379,9 +379,10 @@ states:
       function: logger
       input: {late_delay: 0.1}
 """
+    port = free_port()
     async with (
-        start_function("logger") as logger,
-        open_harness(text, services={"logger": logger.url}) as h,
+        start_function("logger", DIRIGENT_SIDECAR_PORT=str(port)) as logger,
+        open_harness(text, services={"logger": logger.url}, sidecar_port=port) as h,
     ):
         instance = await h.run("logs", {})
         assert instance.status is Status.COMPLETE
@@ -436,7 +437,11 @@ states:
       - key: report
         scope: namespace
 """
-    async with start_function("vars") as fn, open_harness(text, services={"vars": fn.url}) as h:
+    port = free_port()
+    async with (
+        start_function("vars", DIRIGENT_SIDECAR_PORT=str(port)) as fn,
+        open_harness(text, services={"vars": fn.url}, sidecar_port=port) as h,
+    ):
         instance = await h.run("files", {})
         assert instance.status is Status.COMPLETE, instance.error
         answer = instance.output["return"]

@@ -207,9 +207,44 @@ def test_interpolation_inserts_strings_raw_and_the_rest_as_compact_json(
     assert evaluate(f"<jq({query})>") == f"<{inserted}>"
 
 
+BIG = 20_000_000_000_000_000_000  # jq(2e19): beyond 64 bits
+HUGE = int(1e300)  # jq(1e300): 301 digits
+
+
 def test_interpolation_of_numbers_beyond_64_bits() -> None:
-    # libjq gives large doubles back as Python ints, which orjson cannot write.
+    # libjq gives large doubles back as Python ints, which orjson cannot write: the stdlib does.
+    assert jq_query("2e19").one(None) == BIG
+    assert jq_query("1e300").one(None) == HUGE
+    assert len(str(HUGE)) == 301
     assert evaluate("n=jq(2e19)") == "n=20000000000000000000"
+    assert evaluate("n=jq(1e300)") == f"n={HUGE}"
+    assert evaluate("jq(-1e300) jq([2e19, {a: 1e300}])") == f'-{HUGE} [{BIG},{{"a":{HUGE}}}]'
+    assert evaluate("jq(2e19)") == BIG
+    assert evaluate(" jq(1e300) ") == HUGE
+    assert Template.compile("jq(1e300, 2e19)").evaluate_all(None) == [HUGE, BIG]
+
+
+def test_numbers_beyond_64_bits_in_the_combined_program() -> None:
+    template = Template.compile(
+        {
+            "big": "jq(2e19)",
+            "huge": "jq(1e300)",
+            "text": "big=jq(2e19) huge=jq(1e300)",
+            "nested": ["jq([1e300, {b: 2e19}])", "in text: jq({h: [1e300]})"],
+        }
+    )
+    assert template._combined is not None
+    result = template.evaluate(DATA)
+    assert result == {
+        "big": BIG,
+        "huge": HUGE,
+        "text": f"big={BIG} huge={HUGE}",
+        "nested": [[HUGE, {"b": BIG}], f'in text: {{"h":[{HUGE}]}}'],
+    }
+    # The results go back into jq as data (the stdlib encodes them; jq reads them as doubles).
+    again = Template.compile({"a": "jq(.big) jq(.huge)", "b": "jq(.nested[0][1].b)"})
+    assert again._combined is not None
+    assert again.evaluate(result) == {"a": f"{BIG} {HUGE}", "b": BIG}
 
 
 def test_interpolation_of_several_queries() -> None:
@@ -331,11 +366,12 @@ def test_the_first_failing_query_in_order_is_reported() -> None:
     assert error_of(many).message == "jq(.a[]) gave 3 values; exactly one is needed"
 
 
-def test_halt_inside_a_template_with_several_queries() -> None:
-    # `halt` stops the whole combined program; the queries then run one by one.
-    assert (
-        error_of(["jq(.i)", "jq(halt)"]).message == "jq(halt) gave no value; exactly one is needed"
-    )
+def test_halt_inside_a_template_with_several_queries_is_refused() -> None:
+    # `halt` would stop the whole combined program; it is refused when the template is compiled.
+    with pytest.raises(TemplateSyntaxError) as caught:
+        Template.compile(["jq(.i)", "jq(halt)"])
+    assert caught.value.path == "[1]"
+    assert caught.value.message.startswith("jq(halt): `halt` and `halt_error` are not available")
 
 
 def test_comments_in_queries() -> None:
@@ -376,7 +412,10 @@ def test_evaluate_all_of_other_templates_is_a_single_evaluation() -> None:
     assert Template.compile("n=jq(.i)").evaluate_all(DATA) == ["n=42"]
     assert Template.compile({"x": "jq(.i)"}).evaluate_all(DATA) == [{"x": 42}]
     assert Template.compile("lit").evaluate_all(DATA) == ["lit"]
-    assert Template.compile(None).evaluate_all(DATA) == [DATA]
+    assert Template.compile(None).evaluate_all(DATA) == [None]
+    assert Template.compile("").evaluate_all(DATA) == [""]
+    [same] = Template.compile(" jq(.) ").evaluate_all(DATA)
+    assert same is DATA
     with pytest.raises(WorkflowError) as caught:
         Template.compile("n=jq(.a[])").evaluate_all(DATA)
     assert caught.value.code == Code.JQ_NOT_OBJECT
@@ -391,11 +430,28 @@ def test_evaluate_all_runtime_error_is_bad_command() -> None:
 # Identity and dynamic
 
 
-@pytest.mark.parametrize("source", [None, "", "   ", "jq(.)", "  jq( . )\n"])
-def test_identity_templates(source: Any) -> None:
+@pytest.mark.parametrize("source", [None, "", "   "])
+def test_absent_and_empty_templates_are_identity_but_evaluate_to_themselves(source: Any) -> None:
+    # §2: a string without jq( is a literal; callers skip identity templates where "absent or empty"
+    # means "the data as it is" (a transform), so `evaluate` itself gives the literal.
+    template = Template.compile(source)
+    assert template.is_identity is True
+    assert template.is_dynamic is False
+    result = template.evaluate(DATA)
+    assert result == source
+    assert type(result) is type(source)
+    assert template.evaluate({"other": 1}) == source
+    assert template.evaluate_all(DATA) == [source]
+
+
+@pytest.mark.parametrize("source", ["jq(.)", "  jq( . )\n", "jq(.) "])
+def test_jq_dot_is_identity_and_evaluates_to_the_data_itself(source: Any) -> None:
     template = Template.compile(source)
     assert template.is_identity is True
     assert template.evaluate(DATA) is DATA
+    data = [1.0, {"a": None}]
+    assert template.evaluate(data) is data  # not run through jq: 1.0 stays a float
+    assert template.evaluate(None) is None
 
 
 @pytest.mark.parametrize(
@@ -405,9 +461,15 @@ def test_not_identity(source: Any) -> None:
     assert Template.compile(source).is_identity is False
 
 
-def test_trailing_blank_after_exact_identity_is_still_identity() -> None:
-    # "jq(.) " is exactly jq(.) with a blank around it.
-    assert Template.compile("jq(.) ").evaluate({"a": 1}) == {"a": 1}
+def test_null_and_empty_inside_a_larger_template_are_literals() -> None:
+    source = {"none": None, "empty": "", "same": "jq(.)", "list": [None, "", " "]}
+    assert Template.compile(source).is_identity is False
+    assert evaluate(source, {"a": 1}) == {
+        "none": None,
+        "empty": "",
+        "same": {"a": 1},
+        "list": [None, "", " "],
+    }
 
 
 @pytest.mark.parametrize(

@@ -16,17 +16,22 @@ Rules, applied to the whole value:
   literals, whose `\\(...)` interpolations are jq code again: `jq("a)")` is the string "a)".
 
 Errors: loading raises `TemplateSyntaxError` (unbalanced `jq(`, jq that does not compile, with
-libjq's message). Evaluating raises catchable `WorkflowError`s: `direktiv.jq.notObject` when a query
+libjq's message, jq that uses a forbidden builtin). Evaluating raises catchable `WorkflowError`s: `direktiv.jq.notObject` when a query
 gives no value or several where one is needed, `direktiv.jq.badCommand` when jq fails at run time.
 
 Performance: every query is compiled when the template is compiled, and each query text once per
 process (`jq_query` keeps a bounded cache). Evaluating serialises the data once (orjson; libjq takes
 JSON text) and runs all queries of a template as one jq program, so libjq parses the data once.
-Templates with no jq return their value without touching jq (maps and lists as fresh copies);
-identity templates (`None`, `""`, `jq(.)`) return the data itself.
+Templates with no jq return their value without touching jq (maps and lists as fresh copies;
+`None` and `""` are literals too); `jq(.)` returns the data itself. `None`, `""` and `jq(.)` are
+`is_identity`: callers skip them where they mean "the data as it is" (an absent or empty transform).
+
+Sandbox: jq builtins that would reach into the server (`env` and `$ENV`, `import`/`include`,
+`input`/`inputs`/`input_filename`, `debug`/`stderr`, `halt`/`halt_error`) are refused when a query
+is compiled, with `TemplateSyntaxError` (`sandbox`).
 
 Modules: `scanner` finds queries in strings, `compiler` turns a value into a node tree (`nodes`),
-`query` compiles and runs one jq program, `encoding` writes JSON text, `errors` words the failures,
+`query` compiles and runs one jq program, `sandbox` refuses the forbidden builtins, `encoding` writes JSON text, `errors` words the failures,
 `template` ties them together. User documentation: docs/jq-templates.md.
 """
 

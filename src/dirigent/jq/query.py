@@ -2,7 +2,8 @@
 
 Compiling costs about a millisecond; running a small query a few microseconds. Definitions are
 loaded once and evaluated many times, so every query is compiled at load time (`jq_query`) and the
-same text anywhere in any definition shares one program.
+same text anywhere in any definition shares one program. Builtins that would reach into the server
+(`env`, `$ENV`, `import`, `input`, `debug`, `halt`, ...) are refused when compiling (`sandbox`).
 
 libjq has no way to take a Python value: data goes in as JSON text (see `encoding`). Callers that
 run several programs on the same data serialise it once and use the `*_text` methods.
@@ -14,6 +15,7 @@ import functools
 from typing import Any
 
 import jq
+
 from dirigent.jq.encoding import dump_input
 from dirigent.jq.errors import (
     TemplateSyntaxError,
@@ -21,6 +23,7 @@ from dirigent.jq.errors import (
     describe_compile_error,
     not_one_value,
 )
+from dirigent.jq.sandbox import check_query
 from dirigent.types import JSON
 
 #: How many distinct query texts the cache keeps. Templates hold their `Query` objects themselves,
@@ -43,7 +46,10 @@ class Query:
     _program: Any
 
     def __init__(self, text: str) -> None:
-        """Compile `text`; raises `TemplateSyntaxError` with libjq's message if it does not."""
+        """Compile `text`; raises `TemplateSyntaxError` with libjq's message if it does not, or
+        when it uses a builtin that workflow templates may not use (`env`, `$ENV`, `input`, ...:
+        see `sandbox`)."""
+        check_query(text)  # first: compiling would already load the modules a query imports
         try:
             program = jq.compile(text)
         except ValueError as error:

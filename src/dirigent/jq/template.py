@@ -27,12 +27,15 @@ class Template:
     or several is `direktiv.jq.notObject`, a jq run-time error `direktiv.jq.badCommand`, both
     catchable `WorkflowError`s.
 
-    Results are new objects the caller may change, with one exception: an identity template (`None`,
-    `""`, `jq(.)`) returns `data` itself. `source` is the value given to `compile`, kept as is (not
-    copied); changing it afterwards does not change what the template evaluates to.
+    Results are new objects the caller may change, with one exception: `jq(.)` (blanks around
+    ignored) returns `data` itself. `None` and `""` are literals like any other (`evaluate` gives
+    `None` and `""`), but they and `jq(.)` are `is_identity`: where an absent, empty or `jq(.)`
+    value means "the data as it is" (a `transform`), callers skip the template. `source` is the
+    value given to `compile`, kept as is (not copied); changing it afterwards does not change what
+    the template evaluates to.
     """
 
-    __slots__ = ("_combined", "_identity", "_queries", "_root", "_single", "source")
+    __slots__ = ("_combined", "_identity", "_queries", "_root", "_same", "_single", "source")
 
     source: JSON
     _root: Node
@@ -42,12 +45,15 @@ class Template:
     # All queries of a template with several, in one program (see `_values`), or None.
     _combined: Query | None
     _identity: bool
+    # Exactly `jq(.)`: the data itself, without a round trip through jq.
+    _same: bool
 
     @classmethod
     def compile(cls, value: JSON) -> Template:
         """Compile `value`; every jq query in it is compiled now (or taken from the module cache).
 
-        Raises `TemplateSyntaxError`: unbalanced `jq(`, jq that does not compile, non-JSON values.
+        Raises `TemplateSyntaxError`: unbalanced `jq(`, jq that does not compile or uses a builtin
+        that templates may not use (`env`, `$ENV`, `input`, `halt`, ...), non-JSON values.
         """
         compiled = compile_template(value)
         queries = compiled.queries
@@ -58,14 +64,19 @@ class Template:
         init(template, "_queries", queries)
         init(template, "_single", queries[0] if isinstance(compiled.root, Exact) else None)
         init(template, "_combined", _combine(queries))
-        init(template, "_identity", _is_identity(value))
+        identity = _is_identity(value)
+        init(template, "_identity", identity)
+        init(template, "_same", identity and bool(queries))
         return template
 
     @property
     def is_identity(self) -> bool:
-        """True for `None`, `""` and `jq(.)` (blanks around ignored): `evaluate` returns the data
-        itself, so callers may skip it. (Elsewhere `null` and `""` are literals; only a whole
-        template is the identity.)"""
+        """True for `None`, `""` (or only blanks) and `jq(.)` (blanks around ignored): the values
+        that, given for a transform, mean "leave the data as it is" (language §2), so callers skip
+        the template.
+
+        Only `jq(.)` also evaluates to the data; `None` and `""` are literals and evaluate to
+        themselves. Inside a larger template, `null`, `""` and `jq(.)` are ordinary parts."""
         return self._identity
 
     @property
@@ -76,8 +87,11 @@ class Template:
     def evaluate(self, data: JSON) -> JSON:
         """The template's value for `data`. Raises a catchable `WorkflowError`:
         `direktiv.jq.notObject` when a query gives no value or several, `direktiv.jq.badCommand`
-        when jq fails. Queries run in the order they appear; the first failure is the one raised."""
-        if self._identity:
+        when jq fails. Queries run in the order they appear; the first failure is the one raised.
+
+        A literal is itself, even an identity template: `None` gives `None`, `""` gives `""`. Only
+        `jq(.)` gives `data`, and then `data` itself (not a copy)."""
+        if self._same:
             return data
         single = self._single
         if single is not None:
@@ -88,8 +102,8 @@ class Template:
 
     def evaluate_all(self, data: JSON) -> list[JSON]:
         """For a template that is exactly `jq(Q)`: every value Q gives, possibly none (a foreach
-        `array`). For any other template: `[self.evaluate(data)]`."""
-        if self._identity:
+        `array`). For any other template: `[self.evaluate(data)]` (`[None]` for `None`)."""
+        if self._same:
             return [data]
         if self._single is not None:
             return self._single.all_text(dump_input(data))
@@ -99,7 +113,8 @@ class Template:
         """One value per query. With several queries, one program runs them all (libjq parses the
         data once instead of once per query, the main cost for larger data); if it fails, the
         queries run one by one so that the error raised is exactly the one the first failing query
-        gives alone."""
+        gives alone. (Checking the number of outputs is a defence only: `halt`, which could stop
+        the program early, is refused at compile time.)"""
         queries = self._queries
         combined = self._combined
         if combined is not None:

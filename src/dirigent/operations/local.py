@@ -27,6 +27,7 @@ class LocalEngine:
     store: MemoryStore
     workflows: WorkflowFiles
     events: EventLog
+    sidecar_port: int
 
     async def run(
         self, workflow: str, raw_input: bytes | JSON = b"", *, instance_id: str | None = None
@@ -67,7 +68,7 @@ async def open_local_engine(
             limits=limits,
         )
         try:
-            yield LocalEngine(runtime, store, workflows, events)
+            yield LocalEngine(runtime, store, workflows, events, sidecar.port)
         finally:
             await runtime.aclose()
             await caller.aclose()

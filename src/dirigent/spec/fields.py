@@ -19,7 +19,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from dirigent.jq import Template, TemplateSyntaxError
+from dirigent.jq import Template
 
 WORKFLOW_ID_PATTERN = r"^[a-z]([a-z0-9_-]*[a-z0-9])?$"
 STATE_ID_PATTERN = r"^[a-zA-Z0-9._-]+$"
@@ -34,16 +34,17 @@ def _compile_template(value: Any) -> Template:
     if isinstance(value, Template):
         return value
     if isinstance(value, dict) and len(value) == 1:
-        (key,) = value
+        (key, item) = next(iter(value.items()))
         if isinstance(key, str) and key.lstrip().startswith("jq("):
+            # `jq({a: .b})` unquoted on a line of its own is the map {"jq({a": ".b})"}.
+            written = key if item is None else f"{key}: {item}"
             raise ValueError(
                 "this jq(...) was read as a YAML map because it is not quoted; "
-                f"write it in quotes: '{key}: ...'"
+                f"write it in quotes: '{written}'"
             )
-    try:
-        return Template.compile(value)
-    except TemplateSyntaxError as exc:
-        raise ValueError(str(exc)) from None
+    # A TemplateSyntaxError is a ValueError: pydantic reports it at this field, and the loader
+    # reads its `path` to point inside the template.
+    return Template.compile(value)
 
 
 #: A JSON value in which strings may hold `jq(...)`; compiled at load (workflow-language.md §2).
@@ -55,19 +56,32 @@ TemplateField = Annotated[
 ]
 
 
+_NUMBER = r"\d+(?:[.,]\d+)?"
+#: ISO 8601 durations without years and months: weeks, days, then T and hours, minutes, seconds.
+DURATION_PATTERN = (
+    rf"^P(?=\d|T\d)(?:{_NUMBER}W)?(?:{_NUMBER}D)?"
+    rf"(?:T(?=\d)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$"
+)
+_DURATION = re.compile(DURATION_PATTERN)
+
+
 def parse_duration(value: Any) -> timedelta:
     """Parse an ISO 8601 duration (`PT5S`, `P1D`, `PT1H30M`) into a timedelta."""
     if isinstance(value, timedelta):
         return value
     if not isinstance(value, str):
         raise ValueError("a duration is an ISO 8601 string such as PT30S")
+    bad = f"not an ISO 8601 duration: {value!r} (examples: PT30S, PT5M, P1D)"
     try:
         parsed = isodate.parse_duration(value)
     except (isodate.ISO8601Error, ValueError):
-        raise ValueError(f"not an ISO 8601 duration: {value!r} (examples: PT30S, PT5M, P1D)") from None
+        raise ValueError(bad) from None
     if not isinstance(parsed, timedelta):
         # Durations with years or months have no fixed length; days are the largest fixed unit.
         raise ValueError(f"duration {value!r} uses years or months; use days (P30D) instead")
+    if not _DURATION.match(value):
+        # isodate also takes `PT` and `P1DT`; the JSON Schema for editors has this same pattern.
+        raise ValueError(bad)
     if parsed < timedelta(0):
         raise ValueError(f"duration {value!r} is negative")
     return parsed
@@ -81,7 +95,13 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
     PlainSerializer(_format_duration),
-    WithJsonSchema({"type": "string", "description": "ISO 8601 duration, e.g. PT30S"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "description": "ISO 8601 duration, e.g. PT30S",
+        }
+    ),
 ]
 
 _EVERY = re.compile(r"^@every\s+(?P<n>\d+)(?P<unit>[smhd])$")

@@ -1,5 +1,8 @@
 """Function definitions of a workflow (function-contract.md §8)."""
 
+# Pydantic copies mutable defaults (`= []`) for each instance; they are not shared.
+# ruff: noqa: RUF012
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -89,4 +92,6 @@ FunctionDefinition = Annotated[
 ]
 
 #: Function kinds that are reached over HTTP with the function contract.
-HttpFunction = ReusableFunction | IsolatedFunction | KnativeNamespaceFunction | KnativeGlobalFunction
+HttpFunction = (
+    ReusableFunction | IsolatedFunction | KnativeNamespaceFunction | KnativeGlobalFunction
+)

@@ -1,5 +1,8 @@
 """State definitions (workflow-language.md §4, §5) and actions."""
 
+# Pydantic copies mutable defaults (`= []`) for each instance; they are not shared.
+# ruff: noqa: RUF012
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -85,8 +88,8 @@ class SwitchCondition(Definition):
 class SwitchState(StateBase):
     type: Literal["switch"]
     conditions: list[SwitchCondition] = Field(min_length=1)
-    defaultTransition: StateId | None = None  # noqa: N815 - the language's own spelling
-    defaultTransform: TemplateField | None = None  # noqa: N815
+    defaultTransition: StateId | None = None  # the language's own spelling
+    defaultTransform: TemplateField | None = None
 
 
 class ValidateState(StateBase):
@@ -121,7 +124,7 @@ class SetterVariable(Definition):
     key: VariableKey
     scope: Scope = "instance"
     value: TemplateField | None = None
-    mimeType: str = "application/json"  # noqa: N815
+    mimeType: str = "application/json"
 
 
 class SetterState(StateBase):
@@ -216,11 +219,11 @@ State = Annotated[
     Discriminator(
         _state_kind,
         custom_error_type="state_type",
-        custom_error_message=(
-            "unknown state type; expected one of: " + ", ".join(STATE_TYPES)
-        ),
+        custom_error_message=("unknown state type; expected one of: " + ", ".join(STATE_TYPES)),
     ),
 ]
 
 #: States whose `timeout` field bounds the state (workflow-language.md §6).
-TimedState = ActionState | ParallelState | ForeachState | ConsumeEventState | EventXorState | EventAndState
+TimedState = (
+    ActionState | ParallelState | ForeachState | ConsumeEventState | EventXorState | EventAndState
+)

@@ -1,5 +1,8 @@
 """The workflow document (workflow-language.md §1) and its start definitions (§7)."""
 
+# Pydantic copies mutable defaults (`= []`) for each instance; they are not shared.
+# ruff: noqa: RUF012
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
