@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from dirigent.engine import Status
+from dirigent.store.memory import MemoryStore
 from tests.engine.harness import open_harness
 from tests.fixtures.functions.runner import RunningFunction, free_port, start_function
 
@@ -469,3 +470,32 @@ async def test_concurrent_instances_do_not_mix(functions: dict[str, RunningFunct
         started = [await h.start("greet", {"who": f"n{i}"}) for i in range(20)]
         finals = await asyncio.gather(*(h.finish(i.id) for i in started))
         assert [f.output for f in finals] == [{"said": f"Hello, n{i}!"} for i in range(20)]
+
+
+async def test_call_in_flight_is_made_again_after_a_restart(
+    functions: dict[str, RunningFunction],
+) -> None:
+    text = flow(
+        "restart",
+        """
+  - id: call
+    type: action
+    action:
+      function: slow
+      input: {seconds: 0.3}
+""",
+    )
+    store = MemoryStore()
+    async with open_harness(text, services=services(functions), store=store) as h:
+        instance = await h.start("restart", {})
+        first = (await functions["slow"].wait_for_output("STARTED")).split()[1]
+    # The engine stopped while the call was in flight (as in a crash); a new one resumes from the store.
+    async with open_harness(text, services=services(functions), store=store) as h2:
+        assert await h2.runtime.resume_pending() == 1
+        final = await h2.finish(instance.id)
+        assert final.status is Status.COMPLETE
+        assert final.output["return"] == {"slept": 0.3, "cancelled": False}
+    started = [line.split()[1] for line in functions["slow"].output() if line.startswith("STARTED")]
+    assert len(started) == 2
+    assert started[0] == first
+    assert started[1] != first  # at least once, under a new action id
