@@ -376,3 +376,32 @@ def test_many_errors_are_reported_together_in_text_order() -> None:
         "state 'c' is unreachable from the start state",
         "warning",
     )
+
+
+def test_catch_patterns_are_strings_and_odd_keys_are_quoted_in_paths() -> None:
+    text = yaml(
+        """
+        id: flow
+        start:
+          type: event
+          event:
+            type: com.example.go
+            filters: {ce-source: 5}
+        states:
+          - id: a
+            type: noop
+            catch:
+              - error: 404
+        """
+    )
+    first, second = errors_of(text)
+    assert (first.path, at(first), first.message) == (
+        'start.event.filters["ce-source"]',
+        where(text, "5}"),
+        "expected a string, not 5",
+    )
+    assert (second.path, at(second), second.message) == (
+        "states[0].catch[0].error",
+        where(text, "404"),
+        "expected a string, not 404",
+    )

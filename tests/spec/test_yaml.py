@@ -25,8 +25,13 @@ def test_unquoted_jq_with_a_colon_gets_a_hint() -> None:
     assert at(problem) == (5, 21)
     assert problem.message == (
         "mapping values are not allowed here; a value with jq(...) that contains ': ' must be "
-        "quoted, e.g. transform: 'jq({a: .b})'"
+        "quoted: transform: 'jq({a: 1})'"
     )
+
+
+def test_the_quoted_form_shown_keeps_quotes_inside_the_query() -> None:
+    text = "id: flow\nstates:\n  - id: a\n    type: noop\n    log: jq({a: 'x'})\n"
+    assert only_error(text).message.endswith("must be quoted: log: 'jq({a: ''x''})'")
 
 
 def test_duplicate_keys_are_an_error() -> None:

@@ -113,12 +113,13 @@ def _syntax_problem(exc: MarkedYAMLError, text: str, file: str) -> Problem:
         message = f"{message} ({exc.context})"
     if mark is None:
         return Problem(file, None, None, "", message)
-    line_text = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+    lines = text.splitlines()
+    line_text = lines[mark.line] if mark.line < len(lines) else ""
     if "mapping values are not allowed" in message and "jq(" in line_text[: mark.column]:
-        message += (
-            "; a value with jq(...) that contains ': ' must be quoted, "
-            "e.g. transform: 'jq({a: .b})'"
-        )
+        # `transform: jq({a: 1})`: the ': ' inside the query starts a map. Show the quoted form.
+        key, _, value = line_text.strip().lstrip("- ").partition(": ")
+        quoted = value.strip().replace("'", "''")
+        message += f"; a value with jq(...) that contains ': ' must be quoted: {key}: '{quoted}'"
     return Problem(file, mark.line + 1, mark.column + 1, "", message)
 
 
