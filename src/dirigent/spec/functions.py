@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from dirigent.spec.base import Definition
+from dirigent.spec.base import Definition, type_field
 from dirigent.spec.fields import VariableKey, WorkflowId
 
 Scope = Literal["instance", "workflow", "namespace"]
@@ -75,20 +75,14 @@ class SubflowFunction(Definition):
     workflow: WorkflowId
 
 
-def _function_kind(value: Any) -> str:
-    # 2021 documents wrote functions without `type`; those are reusable.
-    if isinstance(value, dict):
-        return str(value.get("type", "reusable"))
-    return str(getattr(value, "type", "reusable"))
-
-
 FunctionDefinition = Annotated[
     Annotated[ReusableFunction, Tag("reusable")]
     | Annotated[IsolatedFunction, Tag("isolated")]
     | Annotated[KnativeNamespaceFunction, Tag("knative-namespace")]
     | Annotated[KnativeGlobalFunction, Tag("knative-global")]
     | Annotated[SubflowFunction, Tag("subflow")],
-    Discriminator(_function_kind),
+    # 2021 documents wrote functions without `type`; those are reusable.
+    Discriminator(type_field("reusable")),
 ]
 
 #: Function kinds that are reached over HTTP with the function contract.

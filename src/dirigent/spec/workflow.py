@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from dirigent.spec.base import Definition
+from dirigent.spec.base import Definition, type_field
 from dirigent.spec.fields import Cron, Duration, StateId, WorkflowId
 from dirigent.spec.functions import FunctionDefinition
 from dirigent.spec.states import State
@@ -53,19 +53,13 @@ class EventsAndStart(Definition):
     state: StateId | None = None
 
 
-def _start_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("type", "default"))
-    return str(getattr(value, "type", "default"))
-
-
 Start = Annotated[
     Annotated[DefaultStart, Tag("default")]
     | Annotated[ScheduledStart, Tag("scheduled")]
     | Annotated[EventStart, Tag("event")]
     | Annotated[EventsXorStart, Tag("eventsXor")]
     | Annotated[EventsAndStart, Tag("eventsAnd")],
-    Discriminator(_start_kind),
+    Discriminator(type_field("default")),
 ]
 
 
