@@ -102,3 +102,19 @@ class Unavailable(DirigentError):
 
 class Internal(DirigentError):
     category = Category.INTERNAL
+
+
+class LeaseLost(Conflict):
+    """Another server holds the instance now; this one must drop it and write nothing more."""
+
+
+class StoreUnavailable(Unavailable):
+    """The database could not be reached.
+
+    `may_have_committed` tells retries apart: False means the write surely did not happen and may be
+    retried; True means it may have happened, so only an idempotent write may be retried.
+    """
+
+    def __init__(self, message: str, *, may_have_committed: bool) -> None:
+        super().__init__(message)
+        self.may_have_committed = may_have_committed

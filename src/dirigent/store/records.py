@@ -1,4 +1,4 @@
-"""Value objects the store keeps: variables and log entries."""
+"""Value objects the store keeps: namespaces, workflows, instances, variables, logs, inbox items."""
 
 from __future__ import annotations
 
@@ -67,3 +67,60 @@ class StoredInstance:
     workflow: str
     status: str
     record: bytes
+    revision: int = 0
+    invoked_by: str = ""
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRecord:
+    """One revision of a workflow. Every update adds a revision; old ones are kept."""
+
+    namespace: str
+    id: str
+    revision: int
+    source: bytes  # the YAML as uploaded
+    active: bool
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    log_to_events: str = ""  # the `logEvent` setting: empty = off, else the event type/logger
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSummary:
+    """What listings show of an instance, without its (possibly large) data."""
+
+    id: str
+    namespace: str
+    workflow: str
+    revision: int
+    status: str
+    invoked_by: str
+    created_at: datetime
+    ended_at: datetime | None
+    error_code: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A trigger waiting for an instance: a timer due at `due_at`, a child's end, a cancel.
+
+    `key` names it within the instance (a timer id such as `3:deadline`); setting the same key again
+    replaces the item, so a timer is stored at most once.
+    """
+
+    instance_id: str
+    key: str
+    trigger: bytes  # the trigger as JSON
+    due_at: datetime
