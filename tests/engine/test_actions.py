@@ -491,7 +491,6 @@ async def test_call_in_flight_is_made_again_after_a_restart(
         first = (await functions["slow"].wait_for_output("STARTED")).split()[1]
     # The engine stopped while the call was in flight (as in a crash); a new one resumes from the store.
     async with open_harness(text, services=services(functions), store=store) as h2:
-        assert await h2.runtime.resume_pending() == 1
         final = await h2.finish(instance.id)
         assert final.status is Status.COMPLETE
         assert final.output["return"] == {"slept": 0.3, "cancelled": False}

@@ -86,7 +86,8 @@ def resume(
     """The effects that continue a stored instance after a restart.
 
     Timers are set again; calls that were in flight are made again under new action ids (at-least-once);
-    a getter reads again. Child instances keep running on their own and report as usual.
+    child instances are asked for again under their ids (starting one that exists does nothing); a getter
+    reads again.
     """
     turn = Turn(definition, instance, now, limits)
     if instance.done:
@@ -96,15 +97,11 @@ def resume(
     state = definition.states.get(instance.state or "")
     if isinstance(state, ActionState | ParallelState | ForeachState):
         for branch in instance.branches:
-            if branch.status is BranchStatus.RUNNING and not _is_child(branch.action_id):
-                actions.launch(turn, actions.action_for(state, branch), branch)
+            if branch.status is BranchStatus.RUNNING:
+                actions.launch(turn, actions.action_for(state, branch), branch, again=True)
     elif isinstance(state, GetterState) and instance.waiting_for_variables:
         variables.enter_getter(turn, state)
     return turn.effects
-
-
-def _is_child(action_id: str | None) -> bool:
-    return action_id is not None and "/" in action_id
 
 
 def _dispatch(turn: Turn, trigger: Trigger) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from dirigent.errors import WorkflowError
 from dirigent.types import JSON
@@ -49,3 +50,36 @@ class Cancel:
 
 
 Trigger = Start | ActionSucceeded | ActionFailed | TimerFired | VariablesRead | Cancel
+
+
+def trigger_to_json(trigger: Trigger) -> dict[str, Any]:
+    """A trigger as JSON, for inboxes kept in a store."""
+    match trigger:
+        case Start():
+            return {"kind": "start"}
+        case ActionSucceeded(action_id, result):
+            return {"kind": "succeeded", "action_id": action_id, "result": result}
+        case ActionFailed(action_id, error):
+            return {"kind": "failed", "action_id": action_id, "error": error.to_json()}
+        case TimerFired(timer_id):
+            return {"kind": "timer", "timer_id": timer_id}
+        case VariablesRead(values):
+            raise ValueError("variable reads are answered in memory, never stored")
+        case Cancel(error):
+            return {"kind": "cancel", "error": error.to_json()}
+
+
+def trigger_from_json(value: dict[str, Any]) -> Trigger:
+    """The inverse of `trigger_to_json`."""
+    kind = value["kind"]
+    if kind == "start":
+        return Start()
+    if kind == "succeeded":
+        return ActionSucceeded(value["action_id"], value["result"])
+    if kind == "failed":
+        return ActionFailed(value["action_id"], WorkflowError.from_json(value["error"]))
+    if kind == "timer":
+        return TimerFired(value["timer_id"])
+    if kind == "cancel":
+        return Cancel(WorkflowError.from_json(value["error"]))
+    raise ValueError(f"unknown trigger kind {kind!r}")

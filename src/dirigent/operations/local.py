@@ -68,7 +68,7 @@ async def open_local_engine(
             limits=limits,
         )
         try:
-            yield LocalEngine(runtime, store, workflows, events, sidecar.port)
+            async with runtime:
+                yield LocalEngine(runtime, store, workflows, events, sidecar.port)
         finally:
-            await runtime.aclose()
             await caller.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from dirigent.spec import WorkflowDefinition
@@ -11,8 +12,21 @@ from dirigent.store.records import StoredInstance
 from dirigent.types import JSONObject
 
 
+@dataclass(frozen=True, slots=True)
+class WorkflowRevision:
+    """A loaded workflow definition and which revision of it this is."""
+
+    definition: WorkflowDefinition
+    revision: int = 0
+    active: bool = True
+
+
 class WorkflowSource(Protocol):
-    async def get_workflow(self, namespace: str, workflow: str) -> WorkflowDefinition | None: ...
+    async def get_workflow(
+        self, namespace: str, workflow: str, revision: int | None = None
+    ) -> WorkflowRevision | None:
+        """The latest revision, or the one asked for (an instance runs the revision it started on)."""
+        ...
 
 
 class SecretSource(Protocol):

@@ -1,9 +1,15 @@
-"""The runtime: runs instances by feeding triggers to the interpreter and performing its effects.
+"""The runtime: runs instances durably on a Store that several servers may share.
 
-Each live instance has one actor: a task that takes triggers from a queue one at a time, lets the
-interpreter advance the record, stores the record (the commit), and only then performs the effects.
-Results of effects come back as triggers. Because the record is stored before any effect is performed,
-an instance can be resumed from the store after a crash (`resume_pending`).
+Each runtime has an owner id. It claims instances that have triggers due in their inbox (a start, a
+timer, a child's end, a cancel) or whose previous owner died, holds a lease on each while it works on
+it, and releases the lease when the instance only waits (a timer, a child, nothing): a waiting instance
+lives in the store only.
+
+For one instance an actor takes triggers one at a time, lets the interpreter advance the record, and
+commits the record with everything the step wrote (log lines, timers as inbox items, variables, its
+parent's notification) in one transaction. Only then does it call functions and start children, whose
+results come back as triggers. A runtime that dies loses nothing that was committed: another runtime
+takes the instance over when the lease runs out and asks for in-flight calls again (`engine.resume`).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import contextlib
 import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
@@ -34,18 +40,15 @@ from dirigent.engine import (
 from dirigent.engine import effects as fx
 from dirigent.engine.inputs import action_input, instance_data
 from dirigent.engine.instance import ParentLink
-from dirigent.errors import Code, NotFound, WorkflowError
+from dirigent.engine.triggers import trigger_from_json, trigger_to_json
+from dirigent.errors import Code, LeaseLost, NotFound, WorkflowError
 from dirigent.functions import FunctionCall, FunctionCaller
 from dirigent.operations.clock import Clock, RealClock, TimerHandle
-from dirigent.operations.ports import (
-    EventSink,
-    FunctionResolver,
-    InstanceStore,
-    SecretSource,
-    WorkflowSource,
-)
+from dirigent.operations.ports import EventSink, FunctionResolver, SecretSource, WorkflowSource
 from dirigent.spec import WorkflowDefinition
+from dirigent.store.base import Claim, Commit, Store
 from dirigent.store.records import (
+    InboxItem,
     InstanceRef,
     LogEntry,
     Scope,
@@ -55,26 +58,42 @@ from dirigent.store.records import (
 )
 from dirigent.types import JSON
 
+_START = "start"
+_CANCEL = "cancel"
+#: An inbox key whose trigger the engine ignores: it only makes an instance claimable again.
+_WAKE = "wake"
+_PARENT_CANCELLED = WorkflowError(
+    Code.CANCELS_PARENT, "the parent instance was cancelled", catchable=False
+)
+
 
 @dataclass
 class _Actor:
     instance: Instance
     definition: WorkflowDefinition
-    queue: asyncio.Queue[Trigger] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[tuple[Trigger, str | None]] = field(default_factory=asyncio.Queue)
+    queued: set[str] = field(default_factory=set)  # inbox keys queued and not yet committed
     calls: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    timers: dict[str, TimerHandle] = field(default_factory=dict)
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
+    reads: int = 0
     busy: bool = False
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def waits_in_memory(self) -> bool:
+        """Something only this process will deliver is pending: a call or a variable read."""
+        return bool(self.calls) or self.reads > 0 or not self.queue.empty()
 
 
 class Runtime:
-    """Runs workflow instances on the interpreter, against the given store, functions and clock."""
+    """Runs workflow instances on the interpreter, against the given store, functions and clock.
+
+    Use `async with runtime:` (or `open()` / `aclose()`) to run its claim loop and lease renewal.
+    """
 
     def __init__(
         self,
         *,
-        store: InstanceStore,
+        store: Store,
         workflows: WorkflowSource,
         caller: FunctionCaller,
         resolver: FunctionResolver,
@@ -82,7 +101,10 @@ class Runtime:
         events: EventSink,
         clock: Clock | None = None,
         limits: Limits = Limits(),  # noqa: B008 - immutable
+        lease: timedelta = timedelta(seconds=30),
+        poll_seconds: float = 1.0,
         max_concurrent_calls: int = 256,
+        owner: str | None = None,
     ) -> None:
         self.store = store
         self.workflows = workflows
@@ -92,9 +114,62 @@ class Runtime:
         self.events = events
         self.clock: Clock = clock or RealClock()
         self.limits = limits
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        #: Unique per process: a restarted server is a new owner, so its old leases count as orphaned.
+        self.owner = owner or f"runtime-{secrets_token()}"
         self._calls = asyncio.Semaphore(max_concurrent_calls)
         self._actors: dict[str, _Actor] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._waiters: dict[str, list[asyncio.Future[Instance]]] = {}
+        self._wakeup = asyncio.Event()
+        self._sleeping = False
+        self._alarm: tuple[datetime, TimerHandle] | None = None
+        self._loops: list[asyncio.Task[None]] = []
+
+    # Lifecycle
+
+    async def open(self) -> None:
+        self._loops = [
+            asyncio.create_task(self._claim_loop(), name="claim loop"),
+            asyncio.create_task(self._renew_loop(), name="lease renewal"),
+        ]
+
+    async def __aenter__(self) -> Runtime:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop working and give up every lease. Instances with calls in flight get a wake-up in their
+        inbox, so the next runtime to claim them makes those calls again."""
+        unfinished = [i for i, a in self._actors.items() if a.waits_in_memory or a.busy]
+        tasks = [*self._loops, *(a.task for a in self._actors.values() if a.task)]
+        tasks += list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._alarm is not None:
+            self._alarm[1].cancel()
+        self._actors.clear()
+        now = self.clock.now()
+        with contextlib.suppress(Exception):
+            await self.store.add_inbox(
+                tuple(_item(i, _WAKE, TimerFired(_WAKE), now) for i in unfinished)
+            )
+            await self.store.release_leases(self.owner)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing runs or is queued here, and the claim loop sleeps: every instance waits for time."""
+        return (
+            self._sleeping
+            and not self._wakeup.is_set()
+            and not self._background
+            and all(not a.busy and not a.waits_in_memory for a in self._actors.values())
+        )
 
     # Operations
 
@@ -109,96 +184,142 @@ class Runtime:
         depth: int = 0,
         instance_id: str | None = None,
     ) -> Instance:
-        """Create an instance of `workflow` and start running it; returns its record.
+        """Create an instance of `workflow`; it starts as soon as a runtime claims it.
 
-        Raises NotFound for an unknown workflow, and WorkflowError(direktiv.mutex) when the workflow is
-        `singular` and another instance of it is running.
+        Raises NotFound for an unknown workflow, WorkflowError(direktiv.mutex) when the workflow is
+        `singular` and another instance of it is running, Conflict when `instance_id` exists.
         """
-        definition = await self.workflows.get_workflow(namespace, workflow)
-        if definition is None:
+        found = await self.workflows.get_workflow(namespace, workflow)
+        if found is None:
             raise NotFound(f"workflow '{workflow}' does not exist in namespace '{namespace}'")
-        if definition.workflow.singular and await self.store.has_pending_instance(
+        if found.definition.workflow.singular and await self.store.has_pending_instance(
             namespace, workflow
         ):
             raise WorkflowError(
                 Code.MUTEX, f"workflow '{workflow}' is singular and an instance of it is running"
             )
         data = instance_data(raw_input)
+        now = self.clock.now()
         instance = Instance(
-            id=instance_id or f"{namespace}/{workflow}/{secrets.token_hex(8)}",
+            id=instance_id or f"{namespace}/{workflow}/{secrets_token()}",
             namespace=namespace,
             workflow=workflow,
-            revision=0,
+            revision=found.revision,
             input=data,
             data=dict(data),
-            created_at=self.clock.now(),
+            created_at=now,
             depth=depth,
             parent=parent,
             invoked_by=invoked_by,
         )
-        actor = self._spawn(instance, definition)
-        actor.queue.put_nowait(Start())
+        await self.store.create_instance(
+            _stored(instance), (_item(instance.id, _START, Start(), now),)
+        )
+        self._wake()
         return instance
 
     async def cancel(self, instance_id: str, error: WorkflowError | None = None) -> None:
         """Cancel a running instance; its running calls and child instances are cancelled too."""
-        actor = await self._actor(instance_id)
-        if actor is None:
+        stored = await self.store.load_instance(instance_id)
+        if stored is None:
             raise NotFound(f"instance '{instance_id}' does not exist")
         error = error or WorkflowError(Code.CANCELS_API, "cancelled by request", catchable=False)
-        actor.queue.put_nowait(Cancel(error))
+        await self.store.add_inbox((_item(instance_id, _CANCEL, Cancel(error), self.clock.now()),))
+        self._wake()
 
     async def get(self, instance_id: str) -> Instance:
         """The instance's current record."""
         actor = self._actors.get(instance_id)
-        instance = actor.instance if actor else await self._load(instance_id)
+        if actor is not None:
+            return actor.instance
+        instance = await self._load(instance_id)
         if instance is None:
             raise NotFound(f"instance '{instance_id}' does not exist")
         return instance
 
     async def wait(self, instance_id: str) -> Instance:
-        """Block until the instance has ended; returns its final record."""
-        actor = self._actors.get(instance_id)
-        if actor is not None:
-            await actor.finished.wait()
-            return actor.instance
-        instance = await self._load(instance_id)
-        if instance is None:
-            raise NotFound(f"instance '{instance_id}' does not exist")
-        if not instance.done:
-            return await self.wait((await self._resume(instance)).instance.id)
-        return instance
+        """Block until the instance has ended (here or on another server); returns its final record."""
+        future: asyncio.Future[Instance] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(instance_id, []).append(future)
+        try:
+            while True:
+                instance = await self.get(instance_id)
+                if instance.done:
+                    return instance
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_seconds):
+                        return await asyncio.shield(future)
+        finally:
+            waiting = self._waiters.get(instance_id, [])
+            if future in waiting:
+                waiting.remove(future)
+            if not waiting:
+                self._waiters.pop(instance_id, None)
 
-    async def resume_pending(self) -> int:
-        """Continue every stored instance that had not ended (after a restart); returns how many."""
-        count = 0
-        for instance_id in await self.store.pending_instances():
-            if instance_id not in self._actors:
-                instance = await self._load(instance_id)
-                if instance is not None:
-                    await self._resume(instance)
-                    count += 1
-        return count
+    # Claiming work
 
-    @property
-    def idle(self) -> bool:
-        """Nothing is running or queued: every live instance waits for a timer (or nothing)."""
-        return not self._background and all(
-            not a.busy and a.queue.empty() for a in self._actors.values()
-        )
+    def _wake(self) -> None:
+        self._wakeup.set()
 
-    async def aclose(self) -> None:
-        """Stop every actor and call; what was stored stays resumable."""
-        tasks = [a.task for a in self._actors.values() if a.task] + list(self._background)
-        for actor in self._actors.values():
-            for handle in actor.timers.values():
-                handle.cancel()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._actors.clear()
+    def _alarm_at(self, when: datetime) -> None:
+        """Make the claim loop look again at `when` (a timer of an instance falls due then)."""
+        if self._alarm is not None:
+            if self._alarm[0] <= when:
+                return
+            self._alarm[1].cancel()
+        self._alarm = (when, self.clock.call_at(when, self._ring))
 
-    # Actors
+    def _ring(self) -> None:
+        self._alarm = None
+        self._wake()
+
+    async def _claim_loop(self) -> None:
+        batch = 256
+        while True:
+            self._wakeup.clear()
+            now = self.clock.now()
+            claims = await self.store.claim(self.owner, now, now + self.lease, batch)
+            for claim in claims:
+                await self._take(claim)
+            if len(claims) == batch:
+                continue
+            due = await self.store.next_due(self.owner, now)
+            if due is not None and due > now:
+                self._alarm_at(due)
+            self._sleeping = True
+            try:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races it.
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wakeup.wait()
+            except TimeoutError:
+                pass
+            finally:
+                self._sleeping = False
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            with contextlib.suppress(Exception):
+                await self.store.renew_leases(self.owner, self.clock.now() + self.lease)
+
+    async def _take(self, claim: Claim) -> None:
+        actor = self._actors.get(claim.instance.id)
+        if actor is None:
+            instance = Instance.from_json(orjson.loads(claim.instance.record))
+            found = await self.workflows.get_workflow(
+                instance.namespace, instance.workflow, instance.revision
+            )
+            if found is None:
+                return  # the workflow was deleted with its instances meanwhile
+            actor = self._spawn(instance, found.definition)
+            # No actor here means nothing of this instance runs in this process: whatever its record
+            # shows in flight (its previous owner died or stopped) is asked for again.
+            now = self.clock.now()
+            await self._perform(actor, resume(found.definition, instance, now, self.limits))
+        for item in claim.due:
+            if item.key not in actor.queued:
+                actor.queued.add(item.key)
+                actor.queue.put_nowait((_decode(item.trigger), item.key))
 
     def _spawn(self, instance: Instance, definition: WorkflowDefinition) -> _Actor:
         actor = _Actor(instance, definition)
@@ -206,31 +327,17 @@ class Runtime:
         actor.task = asyncio.create_task(self._run(actor), name=f"instance {instance.id}")
         return actor
 
-    async def _actor(self, instance_id: str) -> _Actor | None:
-        actor = self._actors.get(instance_id)
-        if actor is None:
-            instance = await self._load(instance_id)
-            if instance is not None and not instance.done:
-                actor = await self._resume(instance)
-        return actor
-
-    async def _resume(self, instance: Instance) -> _Actor:
-        definition = await self.workflows.get_workflow(instance.namespace, instance.workflow)
-        if definition is None:
-            raise NotFound(f"workflow '{instance.workflow}' of instance '{instance.id}' is gone")
-        actor = self._spawn(instance, definition)
-        await self._perform(actor, resume(definition, instance, self.clock.now(), self.limits))
-        return actor
-
     async def _load(self, instance_id: str) -> Instance | None:
         stored = await self.store.load_instance(instance_id)
         return Instance.from_json(orjson.loads(stored.record)) if stored else None
 
+    # One instance
+
     async def _run(self, actor: _Actor) -> None:
         instance = actor.instance
         try:
-            while not instance.done:
-                trigger = await actor.queue.get()
+            while True:
+                trigger, key = await actor.queue.get()
                 actor.busy = True
                 now = self.clock.now()
                 try:
@@ -238,106 +345,162 @@ class Runtime:
                 except Exception as exc:  # a bug in the engine must crash the instance, not hang it
                     crash = WorkflowError(Code.INTERNAL, f"engine error: {exc!r}", catchable=False)
                     effects = advance(actor.definition, instance, Cancel(crash), now, self.limits)
-                await self._commit(instance)
-                await self._perform(actor, effects)
+                commit, later = await self._prepare(actor, effects, key)
+                try:
+                    await self.store.commit(commit, self.owner)
+                except LeaseLost:
+                    return  # another runtime has it now; what this one did was not written
+                if key is not None:
+                    actor.queued.discard(key)
+                if commit.inbox:
+                    self._note_inbox(commit.inbox)
+                await self._perform(actor, later)
                 actor.busy = False
+                if commit.release:
+                    return
         finally:
-            self._actors.pop(instance.id, None)
-            actor.finished.set()
+            if self._actors.get(instance.id) is actor:
+                del self._actors[instance.id]
+            if instance.done:
+                # Calls cancelled by the last step finish their cancel (DELETE, grace) on their own.
+                self._resolve_waiters(instance)
+            else:
+                for task in actor.calls.values():
+                    task.cancel()
 
-    async def _commit(self, instance: Instance) -> None:
-        await self.store.save_instance(
-            StoredInstance(
-                instance.id,
-                instance.namespace,
-                instance.workflow,
-                instance.status.value,
-                orjson.dumps(instance.to_json()),
+    async def _prepare(
+        self, actor: _Actor, effects: list[fx.Effect], key: str | None
+    ) -> tuple[Commit, list[fx.Effect]]:
+        """What goes into the step's commit, and what is performed after it."""
+        instance = actor.instance
+        removed: list[str] = [key] if key is not None else []
+        inbox: list[InboxItem] = []
+        children: list[StoredInstance] = []
+        variables: list[tuple[VariableRef, Variable | None]] = []
+        logs: list[LogEntry] = []
+        later: list[fx.Effect] = []
+        now = self.clock.now()
+        for effect in effects:
+            match effect:
+                case fx.Log(message, state):
+                    logs.append(LogEntry(instance.id, now, message, state=state))
+                case fx.SetTimer(timer_id, at):
+                    inbox.append(_item(instance.id, timer_id, TimerFired(timer_id), at))
+                case fx.ClearTimer(timer_id):
+                    removed.append(timer_id)
+                case fx.WriteVariables(writes):
+                    for scope, name, data, mime in writes:
+                        ref = _ref(instance, scope, name)
+                        variables.append((ref, None if data is None else Variable(data, mime)))
+                case fx.StartSubflow():
+                    # The child is created in this very commit, so no crash can lose or repeat it.
+                    try:
+                        child = await self._new_child(instance, effect, now)
+                    except WorkflowError as error:
+                        if effect.detached:
+                            logs.append(_detached_failure(instance, effect.state, error, now))
+                        else:
+                            failed = ActionFailed(effect.child_id, error)
+                            inbox.append(
+                                _item(instance.id, f"child:{effect.child_id}", failed, now)
+                            )
+                    else:
+                        children.append(_stored(child))
+                        inbox.append(_item(child.id, _START, Start(), now))
+                case fx.CancelAction(action_id, _) if _is_child_id(action_id):
+                    inbox.append(_item(action_id, _CANCEL, Cancel(_PARENT_CANCELLED), now))
+                case fx.Finished() if instance.parent is not None:
+                    inbox.append(_notify_parent(instance, instance.parent, now))
+                case _:
+                    later.append(effect)
+        in_memory = any(
+            isinstance(e, fx.ReadVariables) or (isinstance(e, fx.CallFunction) and not e.detached)
+            for e in later
+        )
+        commit = Commit(
+            instance=_stored(instance),
+            removed=tuple(removed),
+            inbox=tuple(inbox),
+            children=tuple(children),
+            variables=tuple(variables),
+            logs=tuple(logs),
+            release=instance.done or not (in_memory or actor.waits_in_memory),
+        )
+        return commit, later
+
+    async def _new_child(
+        self, parent: Instance, effect: fx.StartSubflow, now: datetime
+    ) -> Instance:
+        found = await self.workflows.get_workflow(parent.namespace, effect.workflow)
+        if found is None:
+            raise WorkflowError(
+                Code.SUBFLOW_NOT_EXIST,
+                f"subflow '{effect.workflow}' does not exist in namespace '{parent.namespace}'",
+                catchable=False,
             )
+        if found.definition.workflow.singular and await self.store.has_pending_instance(
+            parent.namespace, effect.workflow
+        ):
+            raise WorkflowError(
+                Code.MUTEX,
+                f"workflow '{effect.workflow}' is singular and an instance of it is running",
+            )
+        secrets = await self._secrets(parent, effect.secrets)
+        data = instance_data(action_input(effect.template, effect.context, secrets))
+        return Instance(
+            id=effect.child_id,
+            namespace=parent.namespace,
+            workflow=effect.workflow,
+            revision=found.revision,
+            input=data,
+            data=dict(data),
+            created_at=now,
+            depth=effect.depth,
+            parent=None if effect.detached else ParentLink(parent.id, effect.child_id),
+            invoked_by=f"subflow of {parent.id}",
         )
 
-    def _deliver(self, instance_id: str, trigger: Trigger) -> None:
-        actor = self._actors.get(instance_id)
-        if actor is not None:
-            actor.queue.put_nowait(trigger)
+    def _note_inbox(self, items: tuple[InboxItem, ...]) -> None:
+        now = self.clock.now()
+        if any(i.due_at <= now for i in items):
+            self._wake()
+        future = [i.due_at for i in items if i.due_at > now]
+        if future:
+            self._alarm_at(min(future))
 
-    # Effects
+    def _resolve_waiters(self, instance: Instance) -> None:
+        for future in self._waiters.get(instance.id, []):
+            if not future.done():
+                future.set_result(instance)
+
+    # Effects after the commit
 
     async def _perform(self, actor: _Actor, effects: list[fx.Effect]) -> None:
         instance = actor.instance
         for effect in effects:
             match effect:
-                case fx.Log(message, state):
-                    await self.store.append_log(
-                        LogEntry(instance.id, self.clock.now(), message, state=state)
-                    )
-                case fx.SetTimer(timer_id, at):
-                    self._set_timer(actor, timer_id, at)
-                case fx.ClearTimer(timer_id):
-                    handle = actor.timers.pop(timer_id, None)
-                    if handle is not None:
-                        handle.cancel()
                 case fx.CallFunction():
-                    self._start_call(actor, effect)
+                    self._background_task(actor, effect.action_id, self._call(actor, effect))
                 case fx.StartSubflow():
-                    self._start_child(actor, effect)
-                case fx.CancelAction(action_id, error):
-                    await self._cancel_action(actor, action_id, error)
+                    pass  # children are created in the commit; after a restart they exist already
+                case fx.CancelAction(action_id, error) if action_id in actor.calls:
+                    await self.caller.cancel(action_id, error)
                 case fx.ReadVariables(wanted):
-                    values = []
-                    for scope, key in wanted:
-                        found = await self.store.get_variable(_ref(instance, scope, key))
-                        values.append((found.data, found.mime_type) if found else None)
-                    actor.queue.put_nowait(VariablesRead(tuple(values)))
-                case fx.WriteVariables(writes):
-                    for scope, key, data, mime in writes:
-                        ref = _ref(instance, scope, key)
-                        if data is None:
-                            await self.store.delete_variable(ref)
-                        else:
-                            await self.store.set_variable(ref, Variable(data, mime))
+                    actor.reads += 1
+                    try:
+                        values = []
+                        for scope, key in wanted:
+                            found = await self.store.get_variable(_ref(instance, scope, key))
+                            values.append((found.data, found.mime_type) if found else None)
+                    finally:
+                        actor.reads -= 1
+                    actor.queue.put_nowait((VariablesRead(tuple(values)), None))
                 case fx.EmitEvent(event):
                     await self.events.emit(instance.namespace, event)
-                case fx.Finished():
-                    await self._finish(actor)
-
-    def _set_timer(self, actor: _Actor, timer_id: str, at: datetime) -> None:
-        old = actor.timers.pop(timer_id, None)
-        if old is not None:
-            old.cancel()
-        instance_id = actor.instance.id
-
-        def fire() -> None:
-            actor.timers.pop(timer_id, None)
-            self._deliver(instance_id, TimerFired(timer_id))
-
-        actor.timers[timer_id] = self.clock.call_at(at, fire)
-
-    async def _finish(self, actor: _Actor) -> None:
-        instance = actor.instance
-        for handle in actor.timers.values():
-            handle.cancel()
-        actor.timers.clear()
-        await self.store.delete_instance_variables(instance.id)
-        if instance.parent is not None:
-            link = instance.parent
-            if instance.error is None:
-                self._deliver(link.instance_id, ActionSucceeded(link.action_id, instance.output))
-            else:
-                # Any failure of a child is catchable in its parent, with the child's code.
-                error = WorkflowError(instance.error.code, instance.error.message)
-                self._deliver(link.instance_id, ActionFailed(link.action_id, error))
-
-    async def _cancel_action(self, actor: _Actor, action_id: str, error: WorkflowError) -> None:
-        if action_id in actor.calls:
-            await self.caller.cancel(action_id, error)
-        elif action_id in self._actors:
-            await self.cancel(
-                action_id,
-                WorkflowError(
-                    Code.CANCELS_PARENT, "the parent instance cancelled it", catchable=False
-                ),
-            )
+                case fx.SetTimer() | fx.ClearTimer():
+                    pass  # in the store already (resume asks for them again; nothing to do)
+                case _:
+                    pass
 
     def _background_task(
         self, actor: _Actor, key: str | None, work: Coroutine[Any, Any, None]
@@ -349,19 +512,15 @@ class Runtime:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _start_call(self, actor: _Actor, effect: fx.CallFunction) -> None:
-        self._background_task(actor, effect.action_id, self._call(actor, effect))
-
     async def _call(self, actor: _Actor, effect: fx.CallFunction) -> None:
         instance = actor.instance
         try:
             value = action_input(
                 effect.template, effect.context, await self._secrets(instance, effect.secrets)
             )
-            url = self.resolver.url_for(instance.namespace, effect.function)
             call = FunctionCall(
                 action_id=effect.action_id,
-                url=url,
+                url=self.resolver.url_for(instance.namespace, effect.function),
                 input=orjson.dumps(value),
                 deadline=effect.deadline,
                 owner=InstanceRef(instance.namespace, instance.workflow, instance.id),
@@ -374,41 +533,10 @@ class Runtime:
             if effect.detached:
                 await self._log_detached_failure(instance, effect.state, error)
             else:
-                self._deliver(instance.id, ActionFailed(effect.action_id, error))
+                actor.queue.put_nowait((ActionFailed(effect.action_id, error), None))
             return
         if not effect.detached:
-            self._deliver(instance.id, ActionSucceeded(effect.action_id, result))
-
-    def _start_child(self, actor: _Actor, effect: fx.StartSubflow) -> None:
-        self._background_task(actor, None, self._child(actor, effect))
-
-    async def _child(self, actor: _Actor, effect: fx.StartSubflow) -> None:
-        instance = actor.instance
-        try:
-            value = action_input(
-                effect.template, effect.context, await self._secrets(instance, effect.secrets)
-            )
-            try:
-                await self.start(
-                    instance.namespace,
-                    effect.workflow,
-                    value,
-                    invoked_by=f"subflow of {instance.id}",
-                    parent=None if effect.detached else ParentLink(instance.id, effect.child_id),
-                    depth=effect.depth,
-                    instance_id=effect.child_id,
-                )
-            except NotFound:
-                raise WorkflowError(
-                    Code.SUBFLOW_NOT_EXIST,
-                    f"subflow '{effect.workflow}' does not exist in namespace '{instance.namespace}'",
-                    catchable=False,
-                ) from None
-        except WorkflowError as error:
-            if effect.detached:
-                await self._log_detached_failure(instance, effect.state, error)
-            else:
-                self._deliver(instance.id, ActionFailed(effect.child_id, error))
+            actor.queue.put_nowait((ActionSucceeded(effect.action_id, result), None))
 
     async def _secrets(self, instance: Instance, names: tuple[str, ...]) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -426,15 +554,64 @@ class Runtime:
     async def _log_detached_failure(
         self, instance: Instance, state: str, error: WorkflowError
     ) -> None:
+        entry = _detached_failure(instance, state, error, self.clock.now())
         with contextlib.suppress(Exception):
-            await self.store.append_log(
-                LogEntry(
-                    instance.id,
-                    self.clock.now(),
-                    f"async action failed: {error.code}: {error.message}",
-                    state=state,
-                )
-            )
+            await self.store.append_log(entry)
+
+
+def secrets_token() -> str:
+    return secrets.token_hex(8)
+
+
+def _encode(trigger: Trigger) -> bytes:
+    return orjson.dumps(trigger_to_json(trigger))
+
+
+def _decode(data: bytes) -> Trigger:
+    return trigger_from_json(orjson.loads(data))
+
+
+def _stored(instance: Instance) -> StoredInstance:
+    error = instance.error
+    return StoredInstance(
+        id=instance.id,
+        namespace=instance.namespace,
+        workflow=instance.workflow,
+        status=instance.status.value,
+        record=orjson.dumps(instance.to_json()),
+        revision=instance.revision,
+        invoked_by=instance.invoked_by,
+        created_at=instance.created_at,
+        ended_at=instance.ended_at,
+        error_code=error.code if error else None,
+        error_message=error.message if error else None,
+    )
+
+
+def _item(instance_id: str, key: str, trigger: Trigger, due: datetime) -> InboxItem:
+    return InboxItem(instance_id, key, _encode(trigger), due)
+
+
+def _is_child_id(action_id: str) -> bool:
+    # Child instances are named `<namespace>/<workflow>/<random>`; function action ids are plain hex.
+    return "/" in action_id
+
+
+def _detached_failure(
+    instance: Instance, state: str, error: WorkflowError, now: datetime
+) -> LogEntry:
+    message = f"async action failed: {error.code}: {error.message}"
+    return LogEntry(instance.id, now, message, state=state)
+
+
+def _notify_parent(instance: Instance, link: ParentLink, now: datetime) -> InboxItem:
+    """The item that tells a waiting parent how its child ended: any failure is catchable there."""
+    if instance.error is None:
+        trigger: Trigger = ActionSucceeded(link.action_id, instance.output)
+    else:
+        error = WorkflowError(instance.error.code, instance.error.message)
+        trigger = ActionFailed(link.action_id, error)
+    return _item(link.instance_id, f"child:{instance.id}", trigger, now)
 
 
 def _ref(instance: Instance, scope: str, key: str) -> VariableRef:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from dirigent.errors import Code, WorkflowError
+from dirigent.operations.ports import WorkflowRevision
 from dirigent.spec import DefinitionError, WorkflowDefinition, load_workflow_file
 from dirigent.spec.functions import (
     FunctionDefinition,
@@ -43,10 +44,11 @@ class WorkflowFiles:
                 continue
             self._workflows.setdefault(definition.workflow.id, definition)
 
-    async def get_workflow(self, namespace: str, workflow: str) -> WorkflowDefinition | None:
-        if namespace != self.namespace:
-            return None
-        return self._workflows.get(workflow)
+    async def get_workflow(
+        self, namespace: str, workflow: str, revision: int | None = None
+    ) -> WorkflowRevision | None:
+        definition = self._workflows.get(workflow) if namespace == self.namespace else None
+        return WorkflowRevision(definition) if definition else None
 
 
 class ServiceMap:

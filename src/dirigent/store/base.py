@@ -226,7 +226,9 @@ class Store(ABC):
     async def append_log(self, entry: LogEntry) -> None: ...
 
     @abstractmethod
-    async def list_logs(self, instance_id: str, offset: int = 0, limit: int = 1000) -> list[LogEntry]:
+    async def list_logs(
+        self, instance_id: str, offset: int = 0, limit: int = 1000
+    ) -> list[LogEntry]:
         """In the order they were appended."""
 
     # Sealed values (encrypted by the caller)

@@ -1,37 +1,278 @@
 """An in-memory store: the embedded default of `dirigent run` and `dirigent.testing`.
 
-It keeps everything in dictionaries of the running process. It implements the same interfaces as the
-durable stores, so the engine cannot tell them apart.
+It keeps everything in dictionaries of the running process and implements the same `Store` contract as
+the durable stores, so the engine cannot tell them apart. Each method runs without awaiting anything,
+so on one event loop every call is atomic; `commit` checks everything before it changes anything, so a
+failed commit (`LeaseLost`, `Conflict`) writes nothing, as a rolled-back transaction would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
-from dirigent.store.records import LogEntry, StoredInstance, Variable, VariableRef
+from dirigent.errors import Conflict, InvalidInput, LeaseLost, NotFound
+from dirigent.store.base import Claim, Commit, SealedKind, Store
+from dirigent.store.identity import EPOCH, normalize
+from dirigent.store.records import (
+    InboxItem,
+    InstanceSummary,
+    LogEntry,
+    Namespace,
+    StoredInstance,
+    Variable,
+    VariableRef,
+    WorkflowRecord,
+)
 
 LogListener = Callable[[LogEntry], None]
 
 
-class MemoryStore:
-    """Variables and logs in memory; log listeners see each entry as it is appended."""
+@dataclass(slots=True)
+class _Revision:
+    source: bytes
+    description: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class _Workflow:
+    created_at: datetime
+    active: bool
+    log_to_events: str
+    revisions: list[_Revision] = field(default_factory=list)  # index = revision number
+
+
+@dataclass(frozen=True, slots=True)
+class _Lease:
+    owner: str
+    until: datetime
+
+
+class MemoryStore(Store):
+    """Everything in memory; log listeners see each entry as it is appended (also via `commit`).
+
+    Besides the `Store` contract it keeps the embedded engine's simpler calls: `save_instance`,
+    `pending_instances`, `delete_instance_variables`, and the snapshots `variables()` and `logs()`.
+    """
 
     def __init__(self) -> None:
+        self._namespaces: dict[str, Namespace] = {}
+        self._workflows: dict[tuple[str, str], _Workflow] = {}
         self._instances: dict[str, StoredInstance] = {}
+        self._leases: dict[str, _Lease] = {}
+        self._inbox: dict[str, dict[str, InboxItem]] = {}
         self._variables: dict[VariableRef, Variable] = {}
         self._logs: dict[str, list[LogEntry]] = {}
+        self._sealed: dict[tuple[str, str, str], bytes] = {}
         self._log_listeners: list[LogListener] = []
+
+    async def aclose(self) -> None:
+        """Nothing to release; the data stays readable."""
+
+    # Namespaces
+
+    async def create_namespace(self, name: str, now: datetime) -> Namespace:
+        if name in self._namespaces:
+            raise Conflict(f"namespace '{name}' exists already")
+        namespace = Namespace(name, now)
+        self._namespaces[name] = namespace
+        return namespace
+
+    async def get_namespace(self, name: str) -> Namespace | None:
+        return self._namespaces.get(name)
+
+    async def list_namespaces(self) -> list[Namespace]:
+        return [self._namespaces[name] for name in sorted(self._namespaces)]
+
+    async def delete_namespace(self, name: str) -> None:
+        if name not in self._namespaces:
+            raise NotFound(f"namespace '{name}' does not exist")
+        del self._namespaces[name]
+        for key in [k for k in self._workflows if k[0] == name]:
+            del self._workflows[key]
+        self._drop_instances(i.id for i in self._instances.values() if i.namespace == name)
+        for ref in [r for r in self._variables if r.namespace == name]:
+            del self._variables[ref]
+        for sealed in [k for k in self._sealed if k[1] == name]:
+            del self._sealed[sealed]
+
+    # Workflows
+
+    async def create_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
+        if record.namespace not in self._namespaces:
+            raise NotFound(f"namespace '{record.namespace}' does not exist")
+        key = (record.namespace, record.id)
+        if key in self._workflows:
+            raise Conflict(f"workflow '{record.id}' exists already")
+        self._workflows[key] = _Workflow(
+            record.created_at,
+            record.active,
+            record.log_to_events,
+            [_Revision(record.source, record.description, record.updated_at)],
+        )
+        return self._record(record.namespace, record.id, 0)
+
+    async def update_workflow(
+        self,
+        namespace: str,
+        workflow: str,
+        *,
+        source: bytes,
+        description: str,
+        now: datetime,
+        expected_revision: int | None = None,
+    ) -> WorkflowRecord:
+        found = self._workflow(namespace, workflow)
+        latest = len(found.revisions) - 1
+        if expected_revision is not None and expected_revision != latest:
+            raise Conflict(
+                f"workflow '{workflow}' is at revision {latest}, not {expected_revision}"
+            )
+        found.revisions.append(_Revision(source, description, now))
+        return self._record(namespace, workflow, latest + 1)
+
+    async def set_workflow_flags(
+        self, namespace: str, workflow: str, *, active: bool | None, log_to_events: str | None
+    ) -> WorkflowRecord:
+        found = self._workflow(namespace, workflow)
+        if active is not None:
+            found.active = active
+        if log_to_events is not None:
+            found.log_to_events = log_to_events
+        return self._record(namespace, workflow, len(found.revisions) - 1)
+
+    async def get_workflow(
+        self, namespace: str, workflow: str, revision: int | None = None
+    ) -> WorkflowRecord | None:
+        found = self._workflows.get((namespace, workflow))
+        if found is None:
+            return None
+        if revision is None:
+            revision = len(found.revisions) - 1
+        if not 0 <= revision < len(found.revisions):
+            return None
+        return self._record(namespace, workflow, revision)
+
+    async def list_workflows(
+        self, namespace: str, offset: int = 0, limit: int = 100
+    ) -> tuple[list[WorkflowRecord], int]:
+        ids = sorted(wf for ns, wf in self._workflows if ns == namespace)
+        page = ids[offset : offset + limit]
+        latest = [
+            self._record(namespace, wf, len(self._workflows[namespace, wf].revisions) - 1)
+            for wf in page
+        ]
+        return latest, len(ids)
+
+    async def delete_workflow(self, namespace: str, workflow: str) -> None:
+        self._workflow(namespace, workflow)
+        del self._workflows[namespace, workflow]
+        self._drop_instances(
+            i.id
+            for i in self._instances.values()
+            if i.namespace == namespace and i.workflow == workflow
+        )
+        gone = [
+            r
+            for r in self._variables
+            if r.scope != "namespace" and r.namespace == namespace and r.workflow == workflow
+        ]
+        for ref in gone:
+            del self._variables[ref]
+
+    def _workflow(self, namespace: str, workflow: str) -> _Workflow:
+        found = self._workflows.get((namespace, workflow))
+        if found is None:
+            raise NotFound(f"workflow '{workflow}' does not exist in namespace '{namespace}'")
+        return found
+
+    def _record(self, namespace: str, workflow: str, revision: int) -> WorkflowRecord:
+        found = self._workflows[namespace, workflow]
+        rev = found.revisions[revision]
+        return WorkflowRecord(
+            namespace=namespace,
+            id=workflow,
+            revision=revision,
+            source=rev.source,
+            active=found.active,
+            description=rev.description,
+            created_at=found.created_at,
+            updated_at=rev.created_at,
+            log_to_events=found.log_to_events,
+        )
 
     # Instances
 
-    async def save_instance(self, instance: StoredInstance) -> None:
+    async def create_instance(self, instance: StoredInstance, inbox: tuple[InboxItem, ...]) -> None:
+        self._check_new((instance,))
         self._instances[instance.id] = instance
+        self._upsert_inbox(inbox)
+
+    async def save_instance(self, instance: StoredInstance) -> None:
+        """Store or replace an instance without a lease (the embedded engine's way)."""
+        self._instances[instance.id] = instance
+        if instance.status != "pending":
+            self._inbox.pop(instance.id, None)
+
+    async def commit(self, commit: Commit, owner: str) -> None:
+        new = commit.instance
+        old = self._instances.get(new.id)
+        lease = self._leases.get(new.id)
+        if old is None or lease is None or lease.owner != owner:
+            raise LeaseLost(f"'{owner}' does not hold the lease of instance '{new.id}'")
+        self._check_new(commit.children)
+        # Checked everything: from here on nothing fails, so the commit is all or nothing.
+        self._instances[new.id] = replace(
+            new,
+            namespace=old.namespace,
+            workflow=old.workflow,
+            revision=old.revision,
+            invoked_by=old.invoked_by,
+            created_at=old.created_at,
+        )
+        for child in commit.children:
+            self._instances[child.id] = child
+        own = self._inbox.get(new.id, {})
+        for key in commit.removed:
+            own.pop(key, None)
+        self._upsert_inbox(commit.inbox)
+        for ref, variable in commit.variables:
+            if variable is None:
+                self._variables.pop(normalize(ref), None)
+            else:
+                self._variables[normalize(ref)] = variable
+        if new.status != "pending":
+            self._inbox.pop(new.id, None)
+            self._delete_instance_variables(new.id)
+        if commit.release:
+            del self._leases[new.id]
+        for entry in commit.logs:
+            self._append_log(entry)
 
     async def load_instance(self, instance_id: str) -> StoredInstance | None:
         return self._instances.get(instance_id)
 
-    async def pending_instances(self) -> list[str]:
-        return [i.id for i in self._instances.values() if i.status == "pending"]
+    async def list_instances(
+        self,
+        namespace: str,
+        *,
+        workflow: str | None = None,
+        status: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[InstanceSummary], int]:
+        found = [
+            i
+            for i in self._instances.values()
+            if i.namespace == namespace
+            and (workflow is None or i.workflow == workflow)
+            and (status is None or i.status == status)
+        ]
+        found.sort(key=lambda i: (i.created_at or EPOCH, i.id), reverse=True)
+        page = [_summary(i) for i in found[offset : offset + limit]]
+        return page, len(found)
 
     async def has_pending_instance(self, namespace: str, workflow: str) -> bool:
         return any(
@@ -39,19 +280,120 @@ class MemoryStore:
             for i in self._instances.values()
         )
 
+    async def pending_instances(self) -> list[str]:
+        """The ids of every instance that has not ended."""
+        return [i.id for i in self._instances.values() if i.status == "pending"]
+
+    def _check_new(self, instances: tuple[StoredInstance, ...]) -> None:
+        seen: set[str] = set()
+        for instance in instances:
+            if instance.created_at is None:
+                raise InvalidInput(f"instance '{instance.id}' has no creation time")
+            if instance.id in self._instances or instance.id in seen:
+                raise Conflict(f"instance '{instance.id}' exists already")
+            seen.add(instance.id)
+
+    def _drop_instances(self, ids: Iterable[str]) -> None:
+        for instance_id in list(ids):
+            del self._instances[instance_id]
+            self._leases.pop(instance_id, None)
+            self._inbox.pop(instance_id, None)
+            self._logs.pop(instance_id, None)
+            self._delete_instance_variables(instance_id)
+
+    # Leases and inboxes
+
+    async def add_inbox(self, items: tuple[InboxItem, ...]) -> None:
+        self._upsert_inbox(items)
+
+    def _upsert_inbox(self, items: Iterable[InboxItem]) -> None:
+        for item in items:
+            target = self._instances.get(item.instance_id)
+            if target is not None and target.status == "pending":
+                self._inbox.setdefault(item.instance_id, {})[item.key] = item
+
+    async def claim(self, owner: str, now: datetime, until: datetime, limit: int) -> list[Claim]:
+        claims: list[Claim] = []
+        candidates = sorted(
+            (i for i in self._instances.values() if i.status == "pending"),
+            key=lambda i: (i.created_at or EPOCH, i.id),
+        )
+        for instance in candidates:
+            if len(claims) >= limit:
+                break
+            lease = self._leases.get(instance.id)
+            foreign = lease is not None and lease.owner != owner
+            expired = lease is not None and lease.until < now
+            if foreign and not expired:
+                continue
+            due = sorted(
+                (i for i in self._inbox.get(instance.id, {}).values() if i.due_at <= now),
+                key=lambda i: (i.due_at, i.key),
+            )
+            orphaned = foreign and expired
+            if not due and not orphaned:
+                continue
+            self._leases[instance.id] = _Lease(owner, until)
+            claims.append(Claim(instance, tuple(due), orphaned))
+        return claims
+
+    async def renew_leases(self, owner: str, until: datetime) -> None:
+        for instance_id, lease in list(self._leases.items()):
+            if lease.owner == owner:
+                self._leases[instance_id] = _Lease(owner, until)
+
+    async def release_leases(self, owner: str) -> None:
+        for instance_id in [i for i, lease in self._leases.items() if lease.owner == owner]:
+            del self._leases[instance_id]
+
+    async def next_due(self, owner: str, now: datetime) -> datetime | None:
+        earliest: datetime | None = None
+        for instance_id, items in self._inbox.items():
+            instance = self._instances.get(instance_id)
+            if instance is None or instance.status != "pending" or not items:
+                continue
+            lease = self._leases.get(instance_id)
+            if lease is not None and lease.owner != owner and not lease.until < now:
+                continue
+            first = min(i.due_at for i in items.values())
+            if earliest is None or first < earliest:
+                earliest = first
+        return earliest
+
     # Variables
 
     async def get_variable(self, ref: VariableRef) -> Variable | None:
-        return self._variables.get(ref)
+        return self._variables.get(normalize(ref))
 
     async def set_variable(self, ref: VariableRef, variable: Variable) -> None:
-        self._variables[ref] = variable
+        self._variables[normalize(ref)] = variable
 
     async def delete_variable(self, ref: VariableRef) -> None:
-        self._variables.pop(ref, None)
+        self._variables.pop(normalize(ref), None)
+
+    async def list_variables(
+        self, namespace: str, scope: str, workflow: str = "", instance_id: str = ""
+    ) -> list[tuple[VariableRef, int, str]]:
+        if scope == "namespace":
+            workflow = instance_id = ""
+        elif scope == "workflow":
+            instance_id = ""
+        found = [
+            (ref, len(variable.data), variable.mime_type)
+            for ref, variable in self._variables.items()
+            if ref.scope == scope
+            and ref.namespace == namespace
+            and ref.workflow == workflow
+            and ref.instance_id == instance_id
+        ]
+        found.sort(key=lambda row: row[0].key)
+        return found
 
     async def delete_instance_variables(self, instance_id: str) -> None:
         """Drop the `instance` scope of one instance (it ends with the instance)."""
+        self._delete_instance_variables(instance_id)
+
+    def _delete_instance_variables(self, instance_id: str) -> None:
         gone = [
             r for r in self._variables if r.scope == "instance" and r.instance_id == instance_id
         ]
@@ -65,12 +407,54 @@ class MemoryStore:
     # Logs
 
     async def append_log(self, entry: LogEntry) -> None:
+        self._append_log(entry)
+
+    def _append_log(self, entry: LogEntry) -> None:
         self._logs.setdefault(entry.instance_id, []).append(entry)
         for listener in self._log_listeners:
             listener(entry)
 
+    async def list_logs(
+        self, instance_id: str, offset: int = 0, limit: int = 1000
+    ) -> list[LogEntry]:
+        return self._logs.get(instance_id, [])[offset : offset + limit]
+
     def logs(self, instance_id: str) -> list[LogEntry]:
+        """A snapshot of one instance's log."""
         return list(self._logs.get(instance_id, ()))
 
     def add_log_listener(self, listener: LogListener) -> None:
+        """Call `listener` with every entry appended from now on."""
         self._log_listeners.append(listener)
+
+    # Sealed values
+
+    async def set_sealed(self, kind: SealedKind, namespace: str, name: str, data: bytes) -> None:
+        if namespace not in self._namespaces:
+            raise NotFound(f"namespace '{namespace}' does not exist")
+        self._sealed[kind, namespace, name] = data
+
+    async def get_sealed(self, kind: SealedKind, namespace: str, name: str) -> bytes | None:
+        return self._sealed.get((kind, namespace, name))
+
+    async def list_sealed(self, kind: SealedKind, namespace: str) -> list[str]:
+        return sorted(n for k, ns, n in self._sealed if k == kind and ns == namespace)
+
+    async def delete_sealed(self, kind: SealedKind, namespace: str, name: str) -> None:
+        if self._sealed.pop((kind, namespace, name), None) is None:
+            raise NotFound(f"{kind} '{name}' does not exist in namespace '{namespace}'")
+
+
+def _summary(instance: StoredInstance) -> InstanceSummary:
+    return InstanceSummary(
+        id=instance.id,
+        namespace=instance.namespace,
+        workflow=instance.workflow,
+        revision=instance.revision,
+        status=instance.status,
+        invoked_by=instance.invoked_by,
+        created_at=instance.created_at or EPOCH,
+        ended_at=instance.ended_at,
+        error_code=instance.error_code,
+        error_message=instance.error_message,
+    )

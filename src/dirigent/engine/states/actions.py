@@ -59,8 +59,15 @@ def _foreach_elements(turn: Turn, state: ForeachState) -> list[JSON]:
     return list(elements)
 
 
-def launch(turn: Turn, action: Action, branch: Branch, *, detached: bool = False) -> None:
-    """Ask for one attempt of `action` for `branch`, under a fresh action id."""
+def launch(
+    turn: Turn, action: Action, branch: Branch, *, detached: bool = False, again: bool = False
+) -> None:
+    """Ask for one attempt of `action` for `branch`, under a fresh action id.
+
+    `again` asks once more for what the branch had in flight when its runtime stopped: a function is
+    called again under a new id (at least once); a child instance keeps its id, so that starting it is
+    idempotent and an existing child is not started twice.
+    """
     instance = turn.instance
     state_id = instance.state or ""
     secrets = tuple(action.secrets)
@@ -82,7 +89,8 @@ def launch(turn: Turn, action: Action, branch: Branch, *, detached: bool = False
                 f"the limit is {turn.limits.max_depth}",
                 catchable=False,
             )
-        branch.action_id = f"{instance.namespace}/{workflow}/{turn.new_action_id()}"
+        if not (again and branch.action_id):
+            branch.action_id = f"{instance.namespace}/{workflow}/{turn.new_action_id()}"
         turn.emit(
             fx.StartSubflow(
                 branch.action_id,
