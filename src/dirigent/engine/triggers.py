@@ -63,7 +63,7 @@ def trigger_to_json(trigger: Trigger) -> dict[str, Any]:
             return {"kind": "failed", "action_id": action_id, "error": error.to_json()}
         case TimerFired(timer_id):
             return {"kind": "timer", "timer_id": timer_id}
-        case VariablesRead(values):
+        case VariablesRead():
             raise ValueError("variable reads are answered in memory, never stored")
         case Cancel(error):
             return {"kind": "cancel", "error": error.to_json()}
