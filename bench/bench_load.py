@@ -7,8 +7,8 @@ transforms, logs, retries and catchers) and prints p50 and p99 in milliseconds o
   so each is compiled by libjq;
 * cached: the same text again, its queries already in the jq cache;
 
-and, for the cached case, the steps: YAML parsing (ruamel.yaml, positions kept), pydantic
-validation (templates from the cache), and the cross-checks. No assertions: numbers to compare.
+and, for the cached case, the steps: YAML parsing (libyaml via ruamel.yaml.clib, positions kept),
+pydantic validation (templates from the cache), and the cross-checks. No assertions: numbers to compare.
 """
 
 from __future__ import annotations

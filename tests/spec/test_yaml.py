@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dirigent.spec import load_workflow
+from dirigent.spec.source import _for_ruamel, parse_document
 
 from .support import at, only_error
 
@@ -112,7 +113,7 @@ def test_anchors_and_merge_keys() -> None:
         ("!!binary aGVsbG8=", "binary data (!!binary) is not supported; values are JSON data"),
         ("!secret token", "the YAML tag !secret is not supported; values are JSON data"),
         ("{1: one}", "a map key must be a string, not 1; write it in quotes"),
-        ("!!set {a, b}", "a CommentedSet is not a JSON value; values are JSON data"),
+        ("!!set {a, b}", "a set (!!set) is not supported; values are JSON data"),
     ],
 )
 def test_values_that_are_not_json(value: str, message: str) -> None:
@@ -126,3 +127,42 @@ def test_deep_nesting_is_a_problem_not_a_crash() -> None:
     deep = "[" * 400 + "]" * 400
     problem = only_error(f"id: flow\nstates:\n  - id: a\n    type: noop\n    transform: {deep}\n")
     assert problem.message == "nested too deeply"
+
+
+def test_both_yaml_readers_give_the_same_document() -> None:
+    # libyaml reads most texts; ruamel's pure-Python reader those with a tab (and a few others).
+    text = (
+        "id: flow  # comment\n"
+        "base: &base\n  type: noop\n  log: >\n    folded\n    text\n\n    more\n"
+        "states:\n  - <<: *base\n    id: a\n    transform: {day: 2021-03-04, n: [0x1F, 0o17, 017, 1.5]}\n"
+        "  - id: b\n    data:\n      - |\n        literal\n      - ~\n      -\n      - 'it''s'\n"
+        '      - "\\u00e9 é"\n'
+    )
+    with_tab = text + "# a tab:\t\n"
+    assert not _for_ruamel(text)
+    assert _for_ruamel(with_tab)
+    first, second = parse_document(text, "f.yaml"), parse_document(with_tab, "f.yaml")
+    assert (first.data, first.values, first.keys) == (second.data, second.values, second.keys)
+    assert first.data["states"][0]["log"] == "folded text\nmore\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2021-13-45", "not a valid date: '2021-13-45'"),
+        ("!!int abc", "not a valid integer: 'abc'"),
+        ("!secret {a: 1}", "the YAML tag !secret is not supported; values are JSON data"),
+    ],
+)
+def test_values_that_cannot_be_read(value: str, message: str) -> None:
+    problem = only_error(f"id: flow\nstates:\n  - id: a\n    type: noop\n    transform: {value}\n")
+    assert (problem.line, problem.path, problem.message) == (5, "states[0].transform", message)
+
+
+def test_core_tags() -> None:
+    definition = load_workflow(
+        STATES.replace("noop\n", "noop\n    log: !!str 017\n") + "id: !!str flow\n"
+    )
+    log = definition.states["a"].log
+    assert log is not None
+    assert (definition.workflow.id, log.source) == ("flow", "017")

@@ -18,8 +18,16 @@ def normalize(ref: VariableRef) -> VariableRef:
     `instance_id`. Identities are compared field by field, never by prefix: `ab` and `abc` are
     different workflows.
     """
-    workflow = ref.workflow if ref.scope != "namespace" else ""
-    instance_id = ref.instance_id if ref.scope == "instance" else ""
+    workflow, instance_id = scope_identity(ref.scope, ref.workflow, ref.instance_id)
     if workflow == ref.workflow and instance_id == ref.instance_id:
         return ref
     return replace(ref, workflow=workflow, instance_id=instance_id)
+
+
+def scope_identity(scope: str, workflow: str, instance_id: str) -> tuple[str, str]:
+    """The (workflow, instance_id) that take part in a variable's identity in `scope`."""
+    if scope == "namespace":
+        return "", ""
+    if scope == "workflow":
+        return workflow, ""
+    return workflow, instance_id

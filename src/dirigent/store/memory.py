@@ -14,7 +14,7 @@ from datetime import datetime
 
 from dirigent.errors import Conflict, InvalidInput, LeaseLost, NotFound
 from dirigent.store.base import Claim, Commit, SealedKind, Store
-from dirigent.store.identity import EPOCH, normalize
+from dirigent.store.identity import EPOCH, normalize, scope_identity
 from dirigent.store.records import (
     InboxItem,
     InstanceSummary,
@@ -374,10 +374,7 @@ class MemoryStore(Store):
     async def list_variables(
         self, namespace: str, scope: str, workflow: str = "", instance_id: str = ""
     ) -> list[tuple[VariableRef, int, str]]:
-        if scope == "namespace":
-            workflow = instance_id = ""
-        elif scope == "workflow":
-            instance_id = ""
+        workflow, instance_id = scope_identity(scope, workflow, instance_id)
         found = [
             (ref, len(variable.data), variable.mime_type)
             for ref, variable in self._variables.items()
