@@ -18,7 +18,8 @@ import time
 
 import aiohttp
 
-from dirigent.operations.local import open_local_engine
+from dirigent.operations.local import open_engine
+from dirigent.store import open_store
 from dirigent.operations.sources import WorkflowFiles
 from dirigent.spec import load_workflow
 
@@ -58,15 +59,17 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {p50:8.1f} µs   p99 {p99:8.1f} µs"
 
 
-async def measure(states: int, runs: int, port: int) -> None:
+async def measure(states: int, runs: int, port: int, store_url: str) -> None:
     files = WorkflowFiles("local")
     started = time.perf_counter()
     files.add(load_workflow(noop_chain(states)))
     files.add(load_workflow(action_chain(states)))
     print(f"load two {states}-state workflows: {(time.perf_counter() - started) * 1000:.1f} ms")
     url = f"http://127.0.0.1:{port}/"
-    async with open_local_engine(
-        workflows=files, services={"bench/echo": url}, sidecar_port=0
+    store = await open_store(store_url)
+    print(f"store: {store_url}")
+    async with open_engine(
+        store, workflows=files, services={"bench/echo": url}, sidecar_port=0
     ) as engine:
         for name in ("noops", "actions"):
             per_state = []
@@ -76,6 +79,7 @@ async def measure(states: int, runs: int, port: int) -> None:
                 per_state.append((time.perf_counter() - t0) / states * 1e6)
                 assert instance.output["i"] == states, instance.output
             print(f"{name:8} per state: {percentiles(per_state)}")
+    await store.aclose()
     async with aiohttp.ClientSession() as session:
         floor = []
         for _ in range(runs):
@@ -92,11 +96,14 @@ def main() -> None:
     parser.add_argument("--states", type=int, default=200)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument(
+        "--store", default="memory://", help="memory://, sqlite:///FILE or postgresql://…"
+    )
     args = parser.parse_args()
     server = subprocess.Popen([sys.executable, "-c", ECHO, str(args.port)])
     try:
         time.sleep(1.0)
-        asyncio.run(measure(args.states, args.runs, args.port))
+        asyncio.run(measure(args.states, args.runs, args.port, args.store))
     finally:
         server.terminate()
         server.wait()

@@ -1,6 +1,7 @@
-"""The embedded engine: one process, an in-memory store, functions reached at URLs.
+"""The embedded engine: one process, a store (in memory by default), functions reached at URLs.
 
-`dirigent run` and `dirigent.testing` use it; the server adds a durable store and runtimes later.
+`dirigent run`, `dirigent.testing` and the benchmarks use it; the server composes the same runtime with
+its API in `operations/server.py`.
 """
 
 from __future__ import annotations
@@ -8,23 +9,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from dirigent.engine import Instance, Limits
 from dirigent.functions import FunctionCaller, open_sidecar
 from dirigent.operations.clock import Clock
 from dirigent.operations.runtime import Runtime
 from dirigent.operations.sources import EventLog, SecretMap, ServiceMap, WorkflowFiles
+from dirigent.store.base import Store
 from dirigent.store.memory import MemoryStore
 from dirigent.types import JSON
 
 #: The namespace of workflows run by the embedded engine.
 LOCAL_NAMESPACE = "local"
 
+S = TypeVar("S", bound=Store)
+
 
 @dataclass
-class LocalEngine:
+class LocalEngine(Generic[S]):
     runtime: Runtime
-    store: MemoryStore
+    store: S
     workflows: WorkflowFiles
     events: EventLog
     sidecar_port: int
@@ -50,9 +55,34 @@ async def open_local_engine(
     limits: Limits = Limits(),  # noqa: B008 - immutable
     sidecar_port: int = 8889,
     cancel_grace: float = 10.0,
-) -> AsyncIterator[LocalEngine]:
-    """An embedded engine with its sidecar; everything stops when the block ends."""
-    store = store or MemoryStore()
+) -> AsyncIterator[LocalEngine[MemoryStore]]:
+    """An embedded engine on an in-memory store, with its sidecar; all stops when the block ends."""
+    async with open_engine(
+        store or MemoryStore(),
+        workflows=workflows,
+        services=services,
+        secrets=secrets,
+        clock=clock,
+        limits=limits,
+        sidecar_port=sidecar_port,
+        cancel_grace=cancel_grace,
+    ) as engine:
+        yield engine
+
+
+@asynccontextmanager
+async def open_engine(
+    store: S,
+    *,
+    workflows: WorkflowFiles | None = None,
+    services: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+    limits: Limits = Limits(),  # noqa: B008 - immutable
+    sidecar_port: int = 8889,
+    cancel_grace: float = 10.0,
+) -> AsyncIterator[LocalEngine[S]]:
+    """An embedded engine on any store (the caller opens and closes it)."""
     workflows = workflows or WorkflowFiles(LOCAL_NAMESPACE)
     events = EventLog()
     async with open_sidecar(store, port=sidecar_port) as sidecar:
