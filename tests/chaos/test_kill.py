@@ -5,14 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.chaos.server_process import ServerProcess, wait_listening
-from tests.fixtures.functions.runner import free_port
+from tests.chaos.server_process import ServerProcess
 
 CHAIN = (
     """
@@ -67,25 +64,6 @@ states:
           codes: ['*']
     transform: 'jq({slept: .return[0].slept, child: .return[1]})'
 """
-
-
-@pytest.fixture
-def slow_function(tmp_path: Path) -> Iterator[str]:
-    import subprocess
-    import sys
-
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "tests/fixtures/functions/slow.py", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_listening(port)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.terminate()
-        process.wait()
 
 
 def test_sigkill_mid_work_loses_nothing(tmp_path: Path, slow_function: str) -> None:
