@@ -1,6 +1,6 @@
-"""The REST API tested against a real `dirigent server` process, on SQLite and on PostgreSQL.
+"""The REST API tested against a real `dirigent server` process, on SQLite, PostgreSQL and memory.
 
-The in-memory store runs the same tests. The server runs with `--port 0` and tells its address on its first line. PostgreSQL tests use the
+The server runs with `--port 0` and tells its address on its first line. PostgreSQL tests use the
 server of `DIRIGENT_TEST_POSTGRES` (default `postgresql://postgres@127.0.0.1:5432/test`), each API
 server in a database of its own; they are skipped when PostgreSQL cannot be reached, unless CI=true.
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -123,9 +124,12 @@ def test_bad_settings_are_refused(tmp_path: Path) -> None:
     assert "NAME=URL" in result.stderr
 
 
-def test_a_taken_port_is_refused(tmp_path: Path, server: RunningServer) -> None:
-    port = server.url.rsplit(":", 1)[1]
-    result = _server("--data-dir", str(tmp_path), "--port", port, "--sidecar-port", "0")
+def test_a_taken_port_is_refused(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = _server("--data-dir", str(tmp_path), "--port", port, "--sidecar-port", "0")
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 

@@ -29,14 +29,6 @@ def _version() -> str:
         return "0"
 
 
-def configured_tokens(config: object) -> list[str]:
-    """The API tokens of a configuration (`api_tokens`: a list, or text with commas)."""
-    value = getattr(config, "api_tokens", None) or []
-    if isinstance(value, str):
-        value = value.split(",")
-    return [str(token).strip() for token in value if str(token).strip()]
-
-
 def create_app(
     server: Server, *, tokens: Iterable[str] | None = None, max_body: int = MAX_BODY
 ) -> FastAPI:
@@ -69,7 +61,7 @@ def create_app(
     if not is_loopback(server.config.host):
         app.add_middleware(
             BearerAuth,
-            tokens=list(tokens) if tokens is not None else configured_tokens(server.config),
+            tokens=list(tokens) if tokens is not None else list(server.config.api_tokens),
         )
     app.add_middleware(BodyLimit, limit=max_body)
     return app

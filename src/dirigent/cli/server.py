@@ -8,7 +8,6 @@ leases are given up, the store is closed.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sys
@@ -109,13 +108,8 @@ def _pairs(values: list[str]) -> dict[str, str]:
 
 
 def _tokens(settings: ServerConfig) -> list[str]:
-    """The configured API tokens; until the configuration has `api_tokens`, DIRIGENT_API_TOKENS."""
-    from dirigent.api.app import configured_tokens
-
-    tokens = configured_tokens(settings)
-    if not tokens and not hasattr(settings, "api_tokens"):
-        tokens = [t.strip() for t in os.environ.get("DIRIGENT_API_TOKENS", "").split(",")]
-    return [t for t in tokens if t]
+    """The configured API tokens (`api_tokens` in the config file, or DIRIGENT_API_TOKENS)."""
+    return list(settings.api_tokens)
 
 
 def _is_loopback(host: str) -> bool:

@@ -34,6 +34,8 @@ class ServerConfig:
     wait_seconds: float = 90.0
     #: Push the workflows of `examples/` into the `default` namespace on first start.
     with_examples: bool = False
+    #: Bearer tokens the API accepts; required when `host` is not loopback. Env: comma-separated.
+    api_tokens: tuple[str, ...] = ()
 
     @property
     def database_url(self) -> str:
@@ -72,6 +74,9 @@ def _coerce(kind: Any, value: Any) -> Any:
         return int(value)
     if text == "float":
         return float(value)
+    if "tuple" in text:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(str(item).strip() for item in items if str(item).strip())
     if text == "bool":
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
     return value

@@ -71,6 +71,7 @@ _PARENT_CANCELLED = WorkflowError(
 class _Actor:
     instance: Instance
     definition: WorkflowDefinition
+    committed: bytes  # the record as last stored: what readers see
     queue: asyncio.Queue[tuple[Trigger, str | None]] = field(default_factory=asyncio.Queue)
     queued: set[str] = field(default_factory=set)  # inbox keys queued and not yet committed
     calls: dict[str, asyncio.Task[None]] = field(default_factory=dict)
@@ -228,10 +229,10 @@ class Runtime:
         self._wake()
 
     async def get(self, instance_id: str) -> Instance:
-        """The instance's current record."""
+        """The instance's record as last committed (never a step that is not stored yet)."""
         actor = self._actors.get(instance_id)
         if actor is not None:
-            return actor.instance
+            return Instance.from_json(orjson.loads(actor.committed))
         instance = await self._load(instance_id)
         if instance is None:
             raise NotFound(f"instance '{instance_id}' does not exist")
@@ -311,7 +312,7 @@ class Runtime:
             )
             if found is None:
                 return  # the workflow was deleted with its instances meanwhile
-            actor = self._spawn(instance, found.definition)
+            actor = self._spawn(instance, found.definition, claim.instance.record)
             # No actor here means nothing of this instance runs in this process: whatever its record
             # shows in flight (its previous owner died or stopped) is asked for again.
             now = self.clock.now()
@@ -321,8 +322,8 @@ class Runtime:
                 actor.queued.add(item.key)
                 actor.queue.put_nowait((_decode(item.trigger), item.key))
 
-    def _spawn(self, instance: Instance, definition: WorkflowDefinition) -> _Actor:
-        actor = _Actor(instance, definition)
+    def _spawn(self, instance: Instance, definition: WorkflowDefinition, record: bytes) -> _Actor:
+        actor = _Actor(instance, definition, record)
         self._actors[instance.id] = actor
         actor.task = asyncio.create_task(self._run(actor), name=f"instance {instance.id}")
         return actor
@@ -350,6 +351,7 @@ class Runtime:
                     await self.store.commit(commit, self.owner)
                 except LeaseLost:
                     return  # another runtime has it now; what this one did was not written
+                actor.committed = commit.instance.record
                 if key is not None:
                     actor.queued.discard(key)
                 if commit.inbox:
