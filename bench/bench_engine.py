@@ -19,9 +19,9 @@ import time
 import aiohttp
 
 from dirigent.operations.local import open_engine
-from dirigent.store import open_store
 from dirigent.operations.sources import WorkflowFiles
 from dirigent.spec import load_workflow
+from dirigent.store import open_store
 
 ECHO = """
 import sys

@@ -15,12 +15,14 @@ from tests.fixtures.functions.runner import free_port
 
 @pytest.fixture
 def slow_function(tmp_path: Path) -> Iterator[str]:
+    """The slow test function's URL; what it prints (`STARTED <aid>` per call) goes to slow.out."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "tests/fixtures/functions/slow.py", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=subprocess.DEVNULL,
-    )
+    with (tmp_path / "slow.out").open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-u", "tests/fixtures/functions/slow.py", "--port", str(port)],
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=out,
+        )
     try:
         wait_listening(port)
         yield f"http://127.0.0.1:{port}/"

@@ -30,6 +30,8 @@ class ServerConfig:
     sidecar_port: int = 8889
     #: Seconds a server's lease on an instance lasts without renewal (another server takes over after).
     lease_seconds: float = 30.0
+    #: Seconds a stopping server lets function calls in flight finish before it leaves them to others.
+    drain_seconds: float = 10.0
     #: Seconds `?wait=true` blocks before answering with the instance id.
     wait_seconds: float = 90.0
     #: Push the workflows of `examples/` into the `default` namespace on first start.

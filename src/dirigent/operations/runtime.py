@@ -77,6 +77,7 @@ class _Actor:
     calls: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     reads: int = 0
     busy: bool = False
+    deferred: bool = False  # a call left for the next owner because the runtime drains
     task: asyncio.Task[None] | None = None
 
     @property
@@ -127,6 +128,7 @@ class Runtime:
         self._sleeping = False
         self._alarm: tuple[datetime, TimerHandle] | None = None
         self._loops: list[asyncio.Task[None]] = []
+        self._draining = False
 
     # Lifecycle
 
@@ -146,7 +148,9 @@ class Runtime:
     async def aclose(self) -> None:
         """Stop working and give up every lease. Instances with calls in flight get a wake-up in their
         inbox, so the next runtime to claim them makes those calls again."""
-        unfinished = [i for i, a in self._actors.items() if a.waits_in_memory or a.busy]
+        unfinished = [
+            i for i, a in self._actors.items() if a.waits_in_memory or a.busy or a.deferred
+        ]
         tasks = [*self._loops, *(a.task for a in self._actors.values() if a.task)]
         tasks += list(self._background)
         for task in tasks:
@@ -161,6 +165,21 @@ class Runtime:
                 tuple(_item(i, _WAKE, TimerFired(_WAKE), now) for i in unfinished)
             )
             await self.store.release_leases(self.owner)
+
+    async def drain(self, grace: float) -> None:
+        """Stop taking work and let the calls in flight finish (up to `grace` seconds), committing
+        their results; calls the following steps ask for are left for the next owner. Then close."""
+        self._draining = True
+        for task in self._loops[:1]:  # the claim loop; leases are still renewed meanwhile
+            task.cancel()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        # A bounded poll: what it waits for is spread over every actor's calls and queue.
+        while loop.time() < deadline and any(  # noqa: ASYNC110
+            a.calls or a.busy or not a.queue.empty() for a in self._actors.values()
+        ):
+            await asyncio.sleep(0.02)
+        await self.aclose()
 
     @property
     def idle(self) -> bool:
@@ -481,6 +500,8 @@ class Runtime:
         instance = actor.instance
         for effect in effects:
             match effect:
+                case fx.CallFunction() if self._draining and not effect.detached:
+                    actor.deferred = True
                 case fx.CallFunction():
                     self._background_task(actor, effect.action_id, self._call(actor, effect))
                 case fx.StartSubflow():

@@ -49,10 +49,12 @@ async def open_server(config: ServerConfig) -> AsyncIterator[Server]:
                 events=events,
                 lease=timedelta(seconds=config.lease_seconds),
             )
+            await runtime.open()
             try:
-                async with runtime:
-                    yield Server(config, store, vault, workflows, runtime, events)
+                yield Server(config, store, vault, workflows, runtime, events)
             finally:
+                # SIGTERM: calls in flight may finish within the grace; the rest stays resumable.
+                await runtime.drain(config.drain_seconds)
                 await caller.aclose()
     finally:
         await store.aclose()
