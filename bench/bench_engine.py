@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from dirigent.operations.local import open_engine
 from dirigent.operations.sources import WorkflowFiles
 from dirigent.spec import load_workflow
 from dirigent.store import open_store
+from timing import p50_p99
 
 ECHO = """
 import sys
@@ -53,9 +53,7 @@ def action_chain(n: int) -> str:
 
 
 def percentiles(samples: list[float]) -> str:
-    samples = sorted(samples)
-    p50 = statistics.median(samples)
-    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    p50, p99 = p50_p99(samples)
     return f"p50 {p50:8.1f} µs   p99 {p99:8.1f} µs"
 
 

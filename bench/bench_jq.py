@@ -8,16 +8,14 @@ to compile a template whose query is not cached yet. No assertions: numbers to c
 from __future__ import annotations
 
 import argparse
-import gc
 import itertools
-import statistics
-import time
 from collections.abc import Callable
 
 import jq
 import orjson
 
 from dirigent.jq import Template
+from timing import measure
 
 SMALL = {"a": 1, "user": {"name": "Ada", "roles": ["admin", "dev"]}, "count": 3, "ok": True}
 MEDIUM = {
@@ -28,25 +26,8 @@ MEDIUM = {
 }
 
 
-def measure(call: Callable[[], object], runs: int) -> tuple[float, float]:
-    """p50 and p99 of `runs` timed calls, in µs, after a warm-up."""
-    for _ in range(min(runs // 10, 1000)):
-        call()
-    samples: list[float] = []
-    gc.disable()
-    try:
-        for _ in range(runs):
-            start = time.perf_counter_ns()
-            call()
-            samples.append((time.perf_counter_ns() - start) / 1000)
-    finally:
-        gc.enable()
-    cuts = statistics.quantiles(samples, n=100)
-    return cuts[49], cuts[98]
-
-
 def report(name: str, call: Callable[[], object], runs: int) -> None:
-    p50, p99 = measure(call, runs)
+    p50, p99 = measure(call, runs, unit=1e3)
     print(f"{name:<52} {p50:>9.2f} {p99:>9.2f}")
 
 

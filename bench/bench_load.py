@@ -14,16 +14,14 @@ pydantic validation (templates from the cache), and the cross-checks. No asserti
 from __future__ import annotations
 
 import argparse
-import gc
 import itertools
-import statistics
-import time
 from collections.abc import Callable
 
 from dirigent.spec import load_workflow
 from dirigent.spec.checks import check_references
 from dirigent.spec.source import parse_document
 from dirigent.spec.workflow import Workflow
+from timing import measure
 
 
 def generate(states: int = 50, salt: int = 0) -> str:
@@ -77,25 +75,8 @@ def generate(states: int = 50, salt: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure(call: Callable[[], object], runs: int) -> tuple[float, float]:
-    """p50 and p99 of `runs` timed calls, in ms, after a warm-up."""
-    for _ in range(max(runs // 10, 1)):
-        call()
-    samples: list[float] = []
-    gc.disable()
-    try:
-        for _ in range(runs):
-            start = time.perf_counter_ns()
-            call()
-            samples.append((time.perf_counter_ns() - start) / 1e6)
-    finally:
-        gc.enable()
-    cuts = statistics.quantiles(samples, n=100)
-    return cuts[49], cuts[98]
-
-
 def report(name: str, call: Callable[[], object], runs: int) -> None:
-    p50, p99 = measure(call, runs)
+    p50, p99 = measure(call, runs, unit=1e6)
     print(f"{name:<44} {p50:>9.2f} {p99:>9.2f}")
 
 
