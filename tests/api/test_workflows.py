@@ -256,7 +256,9 @@ def test_metrics(client: httpx.Client, ns: str) -> None:
     assert echo["failedExecutions"] == 0
     assert echo["successRate"] == 1
     assert echo["errorCodes"] == {}
-    assert echo["states"] == []
+    assert [(s["name"], s["type"], s["totalExecutions"]) for s in echo["states"]] == [
+        ("only", "noop", 2)
+    ]
     failing = client.get(f"/api/namespaces/{ns}/workflows/failing/metrics").json()
     assert failing["failedExecutions"] == 1
     assert failing["errorCodes"] == {"my.error": 1}

@@ -2,7 +2,8 @@
 
 Routes only parse requests, call one operation (`dirigent.operations`), and render its result in
 the 2021 API's shapes (`shapes`); failures go through the one error table (`errors`). The OpenAPI
-document is at `/api/openapi.json`, interactive docs at `/api/docs`.
+document is at `/api/openapi.json`, interactive docs at `/api/docs`; Prometheus metrics are at
+`/metrics`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
-from dirigent.api import execute, instances, namespaces, secrets, variables, workflows
+from dirigent.api import execute, instances, metrics, namespaces, secrets, variables, workflows
 from dirigent.api.errors import install_error_handlers
 from dirigent.api.middleware import BearerAuth, BodyLimit, is_loopback
 from dirigent.api.shapes import Health
@@ -55,7 +56,7 @@ def create_app(
         """Liveness: 200 while the server runs."""
         return Health()
 
-    for module in (namespaces, secrets, variables, workflows, execute, instances):
+    for module in (namespaces, secrets, variables, workflows, execute, instances, metrics):
         app.include_router(module.router)
 
     if not is_loopback(server.config.host):

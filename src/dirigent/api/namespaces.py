@@ -56,6 +56,7 @@ async def get_namespace(server: ServerDep, namespace: str) -> NamespaceOut:
 async def delete_namespace(server: ServerDep, namespace: str) -> NamespaceDeleted:
     """Delete a namespace and everything in it; its running instances are cancelled first."""
     await ops.delete_namespace(server, namespace)
+    server.metrics.forget(namespace)
     return NamespaceDeleted(name=namespace)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import calendar
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import orjson
@@ -16,6 +17,7 @@ from fastapi import Response
 from pydantic import BaseModel, Field
 
 from dirigent.engine import Instance
+from dirigent.operations.metrics import StateFigures
 from dirigent.operations.variables import VariableInfo
 from dirigent.operations.workflows import PushedWorkflow, WorkflowMetrics, describe_problems
 from dirigent.store.records import InstanceSummary, LogEntry, Namespace, WorkflowRecord
@@ -228,9 +230,53 @@ class WorkflowDeleted(Shape):
     id: str
 
 
+class StateMetricsOut(Shape):
+    """One state of a workflow as this server saw it run (2021 field names where they exist).
+
+    `totalExecutions` counts the times the state was left (or the instance ended in it), with the
+    time from entering it; `totalFailures` those in which the instance ended with an error (by code
+    in `unhandledErrors`). States that run within one step of the interpreter (noop, switch,
+    validate, …) take no time the server can see and count with 0 ms."""
+
+    name: str = Field(description="The state id")
+    type: str = Field(description="The state type (new)")
+    totalExecutions: int
+    totalMilliseconds: int
+    meanMilliseconds: int = Field(description="totalMilliseconds / totalExecutions (new)")
+    totalSuccesses: int
+    totalFailures: int
+    successRate: float
+    failureRate: float
+    unhandledErrors: dict[str, int]
+    unhandledErrorsRepresentation: dict[str, float]
+
+    @classmethod
+    def of(cls, state: StateFigures) -> StateMetricsOut:
+        runs, failures = state.executions, state.failures
+        return cls(
+            name=state.name,
+            type=state.type,
+            totalExecutions=runs,
+            totalMilliseconds=round(state.seconds * 1000),
+            meanMilliseconds=round(state.seconds * 1000 / runs) if runs else 0,
+            totalSuccesses=runs - failures,
+            totalFailures=failures,
+            successRate=(runs - failures) / runs if runs else 0.0,
+            failureRate=failures / runs if runs else 0.0,
+            unhandledErrors=dict(state.errors),
+            unhandledErrorsRepresentation={
+                code: count / failures for code, count in state.errors.items()
+            },
+        )
+
+
 class MetricsOut(Shape):
     """Counts over the workflow's instances. `failedExecutions` counts every instance that ended
-    other than complete; per-state figures (`states`) are not kept yet and are empty."""
+    other than complete.
+
+    The counts come from the store (every instance of the workflow, begun since `since`); the
+    per-state figures (`states`) are what this server process saw since it started (`statesSince`),
+    whatever `since` says: they are kept in memory, each server of a cluster has its own."""
 
     totalInstancesRun: int
     pendingInstances: int
@@ -243,10 +289,18 @@ class MetricsOut(Shape):
     meanInstanceMilliseconds: int
     successRate: float
     failureRate: float
-    states: list[dict[str, JSON]]
+    states: list[StateMetricsOut]
+    statesSince: Timestamp | None = Field(
+        description="Since when this server counts the per-state figures (its start; new)"
+    )
 
     @classmethod
-    def of(cls, metrics: WorkflowMetrics) -> MetricsOut:
+    def of(
+        cls,
+        metrics: WorkflowMetrics,
+        states: Sequence[StateFigures] = (),
+        states_since: datetime | None = None,
+    ) -> MetricsOut:
         failed = metrics.failed
         return cls(
             totalInstancesRun=metrics.total,
@@ -262,7 +316,8 @@ class MetricsOut(Shape):
             meanInstanceMilliseconds=round(metrics.mean_milliseconds),
             successRate=metrics.success_rate,
             failureRate=metrics.failure_rate,
-            states=[],
+            states=[StateMetricsOut.of(s) for s in states],
+            statesSince=Timestamp.maybe(states_since),
         )
 
 

@@ -113,6 +113,7 @@ async def delete_workflow(server: ServerDep, namespace: str, workflow: str) -> W
     """Delete the workflow, its revisions, instances (running ones are cancelled first) and
     variables."""
     await ops.delete_workflow(server, namespace, workflow)
+    server.metrics.forget(namespace, workflow)
     return WorkflowDeleted(id=workflow)
 
 
@@ -158,7 +159,11 @@ async def workflow_metrics(
         Query(description="Count only instances begun since (RFC 3339, or Unix seconds)"),
     ] = None,
 ) -> MetricsOut:
-    """Counts of the workflow's instances: run, successful, failed, error codes, run times."""
+    """Counts of the workflow's instances: run, successful, failed, error codes, run times (from
+    the store, over the instances begun since `since`); and per state, as this server saw them since
+    it started (`statesSince`; kept in memory, per server): executions, times, unhandled errors."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    return MetricsOut.of(await ops.workflow_metrics(server, namespace, workflow, since))
+    counts = await ops.workflow_metrics(server, namespace, workflow, since)
+    metrics = server.metrics
+    return MetricsOut.of(counts, metrics.states_of(namespace, workflow), metrics.since)

@@ -99,6 +99,13 @@ class EmitEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Entered:
+    """The instance entered `state` (several per step when pure states run one after another)."""
+
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class Finished:
     """The instance ended; its record holds status, output and error."""
 
@@ -113,5 +120,6 @@ Effect = (
     | WriteVariables
     | Log
     | EmitEvent
+    | Entered
     | Finished
 )

@@ -202,6 +202,7 @@ def _enter(turn: Turn, state: State) -> None:
     instance.state = state.id
     instance.visit += 1
     turn.next_state = None
+    turn.emit(fx.Entered(state.id))
     turn.log(f"entering state '{state.id}' ({state.type})")
     try:
         if state.log is not None:

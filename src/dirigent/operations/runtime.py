@@ -44,6 +44,7 @@ from dirigent.engine.triggers import trigger_from_json, trigger_to_json
 from dirigent.errors import Code, LeaseLost, NotFound, WorkflowError
 from dirigent.functions import FunctionCall, FunctionCaller
 from dirigent.operations.clock import Clock, RealClock, TimerHandle
+from dirigent.operations.metrics import Metrics
 from dirigent.operations.ports import EventSink, FunctionResolver, SecretSource, WorkflowSource
 from dirigent.spec import WorkflowDefinition
 from dirigent.store.base import Claim, Commit, Store
@@ -107,6 +108,7 @@ class Runtime:
         poll_seconds: float = 1.0,
         max_concurrent_calls: int = 256,
         owner: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.workflows = workflows
@@ -129,6 +131,14 @@ class Runtime:
         self._alarm: tuple[datetime, TimerHandle] | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._draining = False
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.metrics.bind(
+            lambda: (
+                len(self._actors),
+                sum(a.queue.qsize() for a in self._actors.values()),
+                len(self._background),
+            )
+        )
 
     # Lifecycle
 
@@ -235,6 +245,7 @@ class Runtime:
         await self.store.create_instance(
             _stored(instance), (_item(instance.id, _START, Start(), now),)
         )
+        self.metrics.instance_started(namespace, workflow)
         self._wake()
         return instance
 
@@ -371,6 +382,7 @@ class Runtime:
                 except LeaseLost:
                     return  # another runtime has it now; what this one did was not written
                 actor.committed = commit.instance.record
+                self.metrics.committed(instance, actor.definition, effects, commit.children, now)
                 if key is not None:
                     actor.queued.discard(key)
                 if commit.inbox:
@@ -551,13 +563,16 @@ class Runtime:
                 files=tuple(effect.function.files),
             )
             async with self._calls:
+                self.metrics.call_started(effect.action_id)
                 result = await self.caller.call(call)
         except WorkflowError as error:
+            self.metrics.call_ended(instance, effect, error)
             if effect.detached:
                 await self._log_detached_failure(instance, effect.state, error)
             else:
                 actor.queue.put_nowait((ActionFailed(effect.action_id, error), None))
             return
+        self.metrics.call_ended(instance, effect, None)
         if not effect.detached:
             actor.queue.put_nowait((ActionSucceeded(effect.action_id, result), None))
 

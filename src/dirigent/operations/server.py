@@ -1,4 +1,4 @@
-"""The server's parts put together: store, vault, runtime, and the function sidecar."""
+"""The server's parts put together: store, vault, runtime, metrics, and the function sidecar."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from dirigent.functions import FunctionCaller, open_sidecar
 from dirigent.operations.config import ServerConfig
+from dirigent.operations.metrics import Metrics
 from dirigent.operations.runtime import Runtime
 from dirigent.operations.sources import EventLog, ServiceMap
 from dirigent.operations.vault import Vault, load_key
@@ -28,6 +29,11 @@ class Server:
     runtime: Runtime
     events: EventLog
 
+    @property
+    def metrics(self) -> Metrics:
+        """What this process has seen (`GET /metrics`, per-state workflow metrics): the runtime's."""
+        return self.runtime.metrics
+
 
 @asynccontextmanager
 async def open_server(config: ServerConfig) -> AsyncIterator[Server]:
@@ -38,6 +44,7 @@ async def open_server(config: ServerConfig) -> AsyncIterator[Server]:
         vault = Vault(store, load_key(config.secret_key, config.data_dir))
         workflows = StoreWorkflows(store)
         events = EventLog()
+        metrics = Metrics()
         async with open_sidecar(store, port=config.sidecar_port) as sidecar:
             caller = FunctionCaller(store, sidecar=sidecar)
             runtime = Runtime(
@@ -48,6 +55,7 @@ async def open_server(config: ServerConfig) -> AsyncIterator[Server]:
                 secrets=vault,
                 events=events,
                 lease=timedelta(seconds=config.lease_seconds),
+                metrics=metrics,
             )
             await runtime.open()
             try:
