@@ -107,6 +107,12 @@ async def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+async def postgres_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The session's PostgreSQL database, emptied (for tests of PostgreSQL alone)."""
+    return await _url("postgres", request, tmp_path)
+
+
+@pytest.fixture
 async def store(store_url: str) -> AsyncIterator[Store]:
     opened = await open_store(store_url)
     try:

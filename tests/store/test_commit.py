@@ -249,3 +249,120 @@ async def test_a_run_out_lease_still_commits_until_taken_over(store: Store) -> N
     loaded = await store.load_instance("i1")
     assert loaded is not None
     assert loaded.record == b"late"
+
+
+async def test_parts_touching_the_same_rows_end_as_if_written_in_order(store: Store) -> None:
+    await started(store, "i1")
+    await store.add_inbox((item("i1", "t1", due=50, trigger=b"old"),))
+    await store.set_variable(wref("gone"), Variable(b"x"))
+    await store.commit(
+        Commit(
+            instance("i1"),
+            # `t1` is removed and set again: the new item stands; `start` is removed twice.
+            removed=("start", "t1", "start"),
+            inbox=(
+                item("i1", "t1", due=60, trigger=b"first"),
+                item("i1", "t1", due=70, trigger=b"second"),  # the later item of a key wins
+                item("i1", "t2", due=80, trigger=b"t2"),
+            ),
+            variables=(
+                (wref("w"), Variable(b"1")),
+                (wref("w"), Variable(b"2", "text/plain")),  # the later write wins
+                (wref("a"), Variable(b"1")),
+                (wref("a"), None),  # set, then deleted
+                (wref("b"), None),
+                (wref("b"), Variable(b"3")),  # deleted, then set
+                (wref("gone"), None),
+            ),
+            logs=(LogEntry("i1", at(1), "one"),),
+        ),
+        "s1",
+    )
+    assert await store.get_variable(wref("w")) == Variable(b"2", "text/plain")
+    assert await store.get_variable(wref("a")) is None
+    assert await store.get_variable(wref("b")) == Variable(b"3")
+    assert await store.get_variable(wref("gone")) is None
+    assert await store.next_due("s1", at(0)) == at(70)
+    await store.release_leases("s1")
+    assert await _due(store, "i1") == [("t1", b"second"), ("t2", b"t2")]
+
+
+async def test_one_row_of_each_part(store: Store) -> None:
+    """A usual step: one of everything (PostgreSQL writes single rows differently from several)."""
+    await started(store, "parent")
+    await started(store, "other")
+    await store.set_variable(wref("old"), Variable(b"x"))
+    await store.commit(
+        Commit(
+            instance("parent", record=b"one"),
+            removed=("start",),
+            children=(instance("child"),),
+            inbox=(item("other", "note", due=5, trigger=b"n"),),  # another instance, pending
+            variables=((iref("v", "parent"), Variable(b"1")),),
+            logs=(LogEntry("parent", at(1), "only line", state="s", action_id="a"),),
+        ),
+        "s1",
+    )
+    await store.commit(Commit(instance("parent"), variables=((wref("old"), None),)), "s1")
+    loaded = await store.load_instance("parent")
+    assert loaded is not None
+    assert loaded.record == b"{}"
+    assert await store.load_instance("child") == instance("child")
+    assert await store.get_variable(iref("v", "parent")) == Variable(b"1")
+    assert await store.get_variable(wref("old")) is None
+    assert await store.list_logs("parent") == [
+        LogEntry("parent", at(1), "only line", state="s", action_id="a")
+    ]
+    await store.release_leases("s1")
+    assert await _due(store, "parent") == []
+    assert await _due(store, "other") == [("start", b'{"t":1}'), ("note", b"n")]
+
+
+async def test_several_rows_of_each_part(store: Store) -> None:
+    await started(store, "parent")
+    await started(store, "p2")
+    await store.create_instance(instance("ended", status="complete", ended_at=at(0)), ())
+    for key in ("x", "y", "z"):
+        await store.set_variable(wref(key), Variable(key.encode()))
+    await store.commit(
+        Commit(
+            instance("parent"),
+            removed=("start", "never-there"),
+            children=(instance("c1", created=1), instance("c2", created=2)),
+            inbox=(
+                item("c1", "start", due=1),
+                item("c2", "start", due=2),
+                item("p2", "note", due=3, trigger=b"kept"),  # pending: kept
+                item("ended", "note", due=3),  # ended: dropped
+                item("nobody", "note", due=3),  # does not exist: dropped
+            ),
+            variables=(
+                (wref("x"), None),
+                (wref("y"), None),
+                (wref("new1"), Variable(b"1")),
+                (wref("new2"), Variable(b"2")),
+            ),
+            logs=tuple(LogEntry("parent", at(n), f"line {n}") for n in range(30)),
+        ),
+        "s1",
+    )
+    assert [r.key for r, _, _ in await store.list_variables("ns", "workflow", "wf")] == [
+        "new1",
+        "new2",
+        "z",
+    ]
+    assert [e.message for e in await store.list_logs("parent")] == [f"line {n}" for n in range(30)]
+    await store.release_leases("s1")
+    claims = await store.claim("s2", at(10), at(10) + LEASE, 10)
+    assert [(c.instance.id, [(i.key, i.trigger) for i in c.due]) for c in claims] == [
+        ("p2", [("start", b'{"t":1}'), ("note", b"kept")]),
+        ("c1", [("start", b'{"t":1}')]),
+        ("c2", [("start", b'{"t":1}')]),
+    ]
+
+
+async def test_without_the_lease_a_taken_child_id_is_no_conflict(store: Store) -> None:
+    await store.create_instance(instance("i1"), (item("i1", "start"),))
+    await store.create_instance(instance("taken"), ())
+    with pytest.raises(LeaseLost):
+        await store.commit(Commit(instance("i1"), children=(instance("taken"),)), "s1")

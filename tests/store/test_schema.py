@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Connection, Integer, MetaData, text
+from sqlalchemy import Column, Connection, Integer, MetaData, RootTransaction, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from dirigent.errors import Internal, InvalidInput, StoreUnavailable
 from dirigent.store import MemoryStore, Store, open_store
@@ -40,15 +39,14 @@ async def sql(sql_url: str) -> Any:
 
 
 async def test_migrations_build_exactly_the_schema(sql: SqlStore) -> None:
-    async with sql._engine.connect() as connection:
-        assert await connection.run_sync(_diff(metadata)) == []
-        # The comparison does see differences: a column more in the code is one.
-        changed = MetaData()
-        for table in metadata.sorted_tables:
-            table.to_metadata(changed)
-        changed.tables["inbox"].append_column(Column("extra_column", Integer()))
-        diff = await connection.run_sync(_diff(changed))
-        assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "inbox", "extra_column")]
+    assert await sql._db.read(_diff(metadata)) == []
+    # The comparison does see differences: a column more in the code is one.
+    changed = MetaData()
+    for table in metadata.sorted_tables:
+        table.to_metadata(changed)
+    changed.tables["inbox"].append_column(Column("extra_column", Integer()))
+    diff = await sql._db.read(_diff(changed))
+    assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "inbox", "extra_column")]
 
 
 async def test_migrating_again_changes_nothing(sql_url: str) -> None:
@@ -88,17 +86,22 @@ async def test_sqlite_settings(tmp_path: Path) -> None:
     store = await SqlStore.open(f"sqlite:///{tmp_path}/a/b/c.db")
     try:
         assert (tmp_path / "a" / "b" / "c.db").exists()
-        async with store._engine.connect() as connection:
-            pragmas = {
-                name: (await connection.execute(text(f"PRAGMA {name}"))).scalar()
+
+        def pragmas(connection: Connection) -> dict[str, Any]:
+            return {
+                name: connection.execute(text(f"PRAGMA {name}")).scalar()
                 for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
             }
-        assert pragmas == {
+
+        expected = {
             "journal_mode": "wal",
             "synchronous": 1,
             "foreign_keys": 1,
             "busy_timeout": 10000,
         }
+        # The writer's connection and the readers' ones alike.
+        assert await store._db.transaction(pragmas) == expected
+        assert await store._db.read(pragmas) == expected
     finally:
         await store.aclose()
 
@@ -123,12 +126,12 @@ async def test_an_unreachable_database_is_unavailable(tmp_path: Path) -> None:
 async def test_a_failure_while_committing_may_have_committed(
     sql: SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_commit(self: AsyncTransaction) -> None:
+    def broken_commit(self: RootTransaction) -> None:
         raise OperationalError(
             "COMMIT", {}, ConnectionResetError("connection lost"), connection_invalidated=True
         )
 
-    monkeypatch.setattr(AsyncTransaction, "commit", broken_commit)
+    monkeypatch.setattr(RootTransaction, "commit", broken_commit)
     with pytest.raises(StoreUnavailable) as lost:
         await sql.create_namespace("ns", T0)
     assert lost.value.may_have_committed is True
@@ -139,12 +142,12 @@ async def test_a_failure_before_committing_did_not_commit(
 ) -> None:
     await sql.create_namespace("ns", T0)
 
-    async def broken_execute(self: Any, *args: Any, **kwargs: Any) -> None:
+    def broken_execute(self: Any, *args: Any, **kwargs: Any) -> None:
         raise OperationalError(
             "UPDATE", {}, ConnectionResetError("connection lost"), connection_invalidated=True
         )
 
-    monkeypatch.setattr(AsyncConnection, "execute", broken_execute)
+    monkeypatch.setattr(Connection, "execute", broken_execute)
     with pytest.raises(StoreUnavailable) as lost:
         await sql.delete_namespace("ns")
     assert lost.value.may_have_committed is False
@@ -155,10 +158,10 @@ async def test_a_failure_before_committing_did_not_commit(
 async def test_other_driver_errors_are_internal(
     sql: SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_execute(self: Any, *args: Any, **kwargs: Any) -> None:
+    def broken_execute(self: Any, *args: Any, **kwargs: Any) -> None:
         raise ProgrammingError("SELECT", {}, ValueError("no such table"))
 
-    monkeypatch.setattr(AsyncConnection, "execute", broken_execute)
+    monkeypatch.setattr(Connection, "execute", broken_execute)
     with pytest.raises(Internal, match="no such table"):
         await sql.list_sealed("secret", "ns")
 

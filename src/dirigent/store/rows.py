@@ -137,18 +137,6 @@ def inbox_item(row: AnyRow) -> InboxItem:
     return InboxItem(row.instance_id, row.key, row.trigger, row.due_at)
 
 
-def variable_key(ref: VariableRef) -> tuple[ColumnElement[bool], ...]:
-    ref = normalize(ref)
-    v = t.variables.c
-    return (
-        v.namespace == ref.namespace,
-        v.scope == ref.scope,
-        v.workflow == ref.workflow,
-        v.instance_id == ref.instance_id,
-        v.key == ref.key,
-    )
-
-
 def variable_row(ref: VariableRef, variable: Variable) -> dict[str, Any]:
     ref = normalize(ref)
     return {

@@ -1,20 +1,21 @@
 """The durable store on SQLAlchemy Core: one implementation for SQLite and PostgreSQL.
 
 What differs between the databases sits in `sqlite.py` / `postgres.py` behind `Dialect`; this module
-never asks which one it talks to. Every method is one transaction. Writes report failures as store
-errors (`failures.translate`): `StoreUnavailable(may_have_committed=…)` says whether COMMIT had been sent.
+never asks which one it talks to. Every method is one transaction, written as a plain function of a
+connection that the `Database` runs in one hop (`database.py`). Writes report failures as store errors:
+`StoreUnavailable(may_have_committed=…)` says whether COMMIT had been sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -23,15 +24,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dirigent.errors import Conflict, LeaseLost, NotFound
 from dirigent.store import schema as t
 from dirigent.store.base import Claim, Commit, SealedKind, Store
-from dirigent.store.dialect import Dialect, dialect_for
-from dirigent.store.failures import translate
-from dirigent.store.identity import scope_identity
+from dirigent.store.database import Database
+from dirigent.store.dialect import dialect_for
+from dirigent.store.identity import normalize, scope_identity
 from dirigent.store.migrations import upgrade
 from dirigent.store.records import (
     InboxItem,
@@ -49,7 +48,6 @@ from dirigent.store.rows import (
     SUMMARY,
     WORKFLOW,
     inbox_item,
-    inbox_row,
     instance_row,
     instance_summary,
     log_entry,
@@ -57,116 +55,128 @@ from dirigent.store.rows import (
     missing_workflow,
     sealed_key,
     stored_instance,
-    variable_key,
     variable_row,
     workflow_record,
+)
+from dirigent.store.steps import VARIABLE_KEY, StatementWriter, plan, split_inbox, variable_key_row
+
+_i = t.instances.c
+
+#: Pending instances that `:owner` may claim or holds at `:now` (no other owner's live lease).
+_CLAIMABLE = and_(
+    _i.status == "pending",
+    or_(
+        _i.lease_owner.is_(None),
+        _i.lease_until < bindparam("now"),
+        _i.lease_owner == bindparam("owner"),
+    ),
+)
+_CLAIM = (
+    select(*INSTANCE, _i.lease_owner)
+    .where(
+        _CLAIMABLE,
+        or_(
+            # an inbox item is due, or another owner's lease ran out
+            exists().where(t.inbox.c.instance_id == _i.id, t.inbox.c.due_at <= bindparam("now")),
+            and_(
+                _i.lease_owner.is_not(None),
+                _i.lease_owner != bindparam("owner"),
+                _i.lease_until < bindparam("now"),
+            ),
+        ),
+    )
+    .order_by(_i.created_at, _i.id)
+    .limit(bindparam("limit"))
+)
+_TAKE_LEASES = (
+    update(t.instances)
+    .where(_i.id.in_(bindparam("ids", expanding=True)))
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+)
+_DUE_ITEMS = (
+    select(t.inbox)
+    .where(
+        t.inbox.c.instance_id.in_(bindparam("ids", expanding=True)),
+        t.inbox.c.due_at <= bindparam("now"),
+    )
+    .order_by(t.inbox.c.due_at, t.inbox.c.key)
+)
+_NEXT_DUE = (
+    select(func.min(t.inbox.c.due_at))
+    .join(t.instances, _i.id == t.inbox.c.instance_id)
+    .where(_CLAIMABLE)
+)
+_LOAD_INSTANCE = select(*INSTANCE).where(_i.id == bindparam("id"))
+_GET_VARIABLE = select(t.variables.c.data, t.variables.c.mime_type).where(
+    *(t.variables.c[name] == bindparam(name) for name in VARIABLE_KEY)
 )
 
 
 class SqlStore(Store):
     """The `Store` on a SQL database; open it with `SqlStore.open(url)` (which migrates it)."""
 
-    def __init__(self, engine: AsyncEngine, dialect: Dialect) -> None:
-        self._engine = engine
-        self._reader = engine.execution_options(**dialect.read_only)
-        self._dialect = dialect
-        self._insert_inbox = dialect.upsert(t.inbox, ("instance_id", "key"), ("trigger", "due_at"))
-        self._set_variable = dialect.upsert(
-            t.variables,
-            ("namespace", "scope", "workflow", "instance_id", "key"),
-            ("mime_type", "size", "data"),
-        )
-        self._set_sealed = dialect.upsert(t.sealed, ("namespace", "kind", "name"), ("data",))
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._writer = StatementWriter(db.dialect)
+        self._single = db.dialect.single_statements()
+        self._claim = db.dialect.lock_for_claim(_CLAIM)
+        self._set_sealed = db.dialect.upsert(t.sealed, ("namespace", "kind", "name"), ("data",))
 
     @classmethod
     async def open(cls, url: str) -> SqlStore:
         """Connect to `url` (`sqlite:///path`, `postgresql://user@host:port/db`) and migrate it."""
-        dialect = dialect_for(url)
-        engine = dialect.create_engine(url)
+        db = dialect_for(url).open(url)
         try:
-            await upgrade(engine, dialect)
+            await upgrade(db)
         except BaseException:
-            await engine.dispose()
+            await db.dispose()
             raise
-        return cls(engine, dialect)
+        return cls(db)
 
     async def aclose(self) -> None:
-        await self._engine.dispose()
-
-    @asynccontextmanager
-    async def _write(
-        self, *, conflict: str = "exists already", missing: str = "it does not exist"
-    ) -> AsyncIterator[AsyncConnection]:
-        """One write transaction; driver errors become store errors worded with `conflict`/`missing`."""
-        committing = False
-        try:
-            async with self._engine.connect() as connection:
-                transaction = await connection.begin()
-                try:
-                    yield connection
-                except BaseException:
-                    await transaction.rollback()
-                    raise
-                committing = True
-                await transaction.commit()
-        except (SQLAlchemyError, OSError) as exc:
-            raise translate(
-                exc,
-                self._dialect,
-                committing=committing,
-                conflict=conflict,
-                missing=missing,
-            ) from exc
-
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        """One read-only transaction (a consistent snapshot; on SQLite it takes no write lock)."""
-        try:
-            async with self._reader.begin() as connection:
-                yield connection
-        except (SQLAlchemyError, OSError) as exc:
-            raise translate(exc, self._dialect, committing=False) from exc
+        await self._db.dispose()
 
     # Namespaces
 
     async def create_namespace(self, name: str, now: datetime) -> Namespace:
-        async with self._write(conflict=f"namespace '{name}' exists already") as db:
-            await db.execute(insert(t.namespaces).values(name=name, created_at=now))
+        def work(db: Connection) -> None:
+            db.execute(insert(t.namespaces).values(name=name, created_at=now))
+
+        await self._db.write(work, conflict=f"namespace '{name}' exists already")
         return Namespace(name, now)
 
     async def get_namespace(self, name: str) -> Namespace | None:
-        async with self._read() as db:
-            row = (
-                await db.execute(select(t.namespaces).where(t.namespaces.c.name == name))
-            ).first()
-        return Namespace(row.name, row.created_at) if row else None
+        def work(db: Connection) -> Namespace | None:
+            row = db.execute(select(t.namespaces).where(t.namespaces.c.name == name)).first()
+            return Namespace(row.name, row.created_at) if row else None
+
+        return await self._db.read(work, statement=True)
 
     async def list_namespaces(self) -> list[Namespace]:
-        async with self._read() as db:
-            rows = await db.execute(select(t.namespaces).order_by(t.namespaces.c.name))
-        return [Namespace(row.name, row.created_at) for row in rows]
+        def work(db: Connection) -> list[Namespace]:
+            rows = db.execute(select(t.namespaces).order_by(t.namespaces.c.name))
+            return [Namespace(row.name, row.created_at) for row in rows]
+
+        return await self._db.read(work, statement=True)
 
     async def delete_namespace(self, name: str) -> None:
-        async with self._write() as db:
-            gone = await db.execute(delete(t.namespaces).where(t.namespaces.c.name == name))
+        def work(db: Connection) -> None:
+            gone = db.execute(delete(t.namespaces).where(t.namespaces.c.name == name))
             if gone.rowcount == 0:
                 raise NotFound(f"namespace '{name}' does not exist")
-            await self._delete_instances(db, t.instances.c.namespace == name)
-            await db.execute(delete(t.variables).where(t.variables.c.namespace == name))
-            await db.execute(delete(t.sealed).where(t.sealed.c.namespace == name))
-            await db.execute(
-                delete(t.workflow_revisions).where(t.workflow_revisions.c.namespace == name)
-            )
-            await db.execute(delete(t.workflows).where(t.workflows.c.namespace == name))
+            _delete_instances(db, _i.namespace == name)
+            db.execute(delete(t.variables).where(t.variables.c.namespace == name))
+            db.execute(delete(t.sealed).where(t.sealed.c.namespace == name))
+            db.execute(delete(t.workflow_revisions).where(t.workflow_revisions.c.namespace == name))
+            db.execute(delete(t.workflows).where(t.workflows.c.namespace == name))
+
+        await self._db.write(work)
 
     # Workflows
 
     async def create_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
-        async with self._write(
-            conflict=f"workflow '{record.id}' exists already",
-            missing=f"namespace '{record.namespace}' does not exist",
-        ) as db:
-            await db.execute(
+        def work(db: Connection) -> WorkflowRecord:
+            db.execute(
                 insert(t.workflows).values(
                     namespace=record.namespace,
                     id=record.id,
@@ -176,7 +186,7 @@ class SqlStore(Store):
                     created_at=record.created_at,
                 )
             )
-            await db.execute(
+            db.execute(
                 insert(t.workflow_revisions).values(
                     namespace=record.namespace,
                     workflow=record.id,
@@ -186,7 +196,13 @@ class SqlStore(Store):
                     source=record.source,
                 )
             )
-            return await self._get_workflow(db, record.namespace, record.id, 0)
+            return _get_workflow(db, record.namespace, record.id, 0)
+
+        return await self._db.write(
+            work,
+            conflict=f"workflow '{record.id}' exists already",
+            missing=f"namespace '{record.namespace}' does not exist",
+        )
 
     async def update_workflow(
         self,
@@ -199,28 +215,27 @@ class SqlStore(Store):
         expected_revision: int | None = None,
     ) -> WorkflowRecord:
         key = and_(t.workflows.c.namespace == namespace, t.workflows.c.id == workflow)
-        async with self._write() as db:
-            # Compare-and-set of the latest revision: of two concurrent updates, one conflicts.
-            if expected_revision is None:
-                condition = key
-            else:
-                condition = and_(key, t.workflows.c.revision == expected_revision)
-            bumped = (
-                await db.execute(
-                    update(t.workflows)
-                    .where(condition)
-                    .values(revision=t.workflows.c.revision + 1)
-                    .returning(t.workflows.c.revision)
-                )
+        # Compare-and-set of the latest revision: of two concurrent updates, one conflicts.
+        if expected_revision is None:
+            condition = key
+        else:
+            condition = and_(key, t.workflows.c.revision == expected_revision)
+
+        def work(db: Connection) -> WorkflowRecord:
+            bumped = db.execute(
+                update(t.workflows)
+                .where(condition)
+                .values(revision=t.workflows.c.revision + 1)
+                .returning(t.workflows.c.revision)
             ).scalar()
             if bumped is None:
-                latest = (await db.execute(select(t.workflows.c.revision).where(key))).scalar()
+                latest = db.execute(select(t.workflows.c.revision).where(key)).scalar()
                 if latest is None:
                     raise missing_workflow(namespace, workflow)
                 raise Conflict(
                     f"workflow '{workflow}' is at revision {latest}, not {expected_revision}"
                 )
-            await db.execute(
+            db.execute(
                 insert(t.workflow_revisions).values(
                     namespace=namespace,
                     workflow=workflow,
@@ -230,7 +245,9 @@ class SqlStore(Store):
                     source=source,
                 )
             )
-            return await self._get_workflow(db, namespace, workflow, bumped)
+            return _get_workflow(db, namespace, workflow, bumped)
+
+        return await self._db.write(work)
 
     async def set_workflow_flags(
         self, namespace: str, workflow: str, *, active: bool | None, log_to_events: str | None
@@ -240,55 +257,39 @@ class SqlStore(Store):
             changes["active"] = active
         if log_to_events is not None:
             changes["log_to_events"] = log_to_events
-        async with self._write() as db:
+
+        def work(db: Connection) -> WorkflowRecord:
             if changes:
-                await db.execute(
+                db.execute(
                     update(t.workflows)
                     .where(t.workflows.c.namespace == namespace, t.workflows.c.id == workflow)
                     .values(**changes)
                 )
-            return await self._get_workflow(db, namespace, workflow, None)
+            return _get_workflow(db, namespace, workflow, None)
+
+        return await self._db.write(work)
 
     async def get_workflow(
         self, namespace: str, workflow: str, revision: int | None = None
     ) -> WorkflowRecord | None:
-        async with self._read() as db:
+        def work(db: Connection) -> WorkflowRecord | None:
             try:
-                return await self._get_workflow(db, namespace, workflow, revision)
+                return _get_workflow(db, namespace, workflow, revision)
             except NotFound:
                 return None
 
-    async def _get_workflow(
-        self, db: AsyncConnection, namespace: str, workflow: str, revision: int | None
-    ) -> WorkflowRecord:
-        wanted = t.workflows.c.revision if revision is None else revision
-        row = (
-            await db.execute(
-                select(*WORKFLOW)
-                .join(t.workflow_revisions, REVISION_OF_WORKFLOW)
-                .where(
-                    t.workflows.c.namespace == namespace,
-                    t.workflows.c.id == workflow,
-                    t.workflow_revisions.c.revision == wanted,
-                )
-            )
-        ).first()
-        if row is None:
-            raise missing_workflow(namespace, workflow)
-        return workflow_record(row)
+        return await self._db.read(work, statement=True)
 
     async def list_workflows(
         self, namespace: str, offset: int = 0, limit: int = 100
     ) -> tuple[list[WorkflowRecord], int]:
-        async with self._read() as db:
-            total = (
-                await db.execute(
-                    select(func.count())
-                    .select_from(t.workflows)
-                    .where(t.workflows.c.namespace == namespace)
-                )
+        def work(db: Connection) -> tuple[list[WorkflowRecord], int]:
+            total = db.execute(
+                select(func.count())
+                .select_from(t.workflows)
+                .where(t.workflows.c.namespace == namespace)
             ).scalar_one()
-            rows = await db.execute(
+            rows = db.execute(
                 select(*WORKFLOW)
                 .join(
                     t.workflow_revisions,
@@ -304,27 +305,26 @@ class SqlStore(Store):
             )
             return [workflow_record(row) for row in rows], total
 
+        return await self._db.read(work)
+
     async def delete_workflow(self, namespace: str, workflow: str) -> None:
-        async with self._write() as db:
-            gone = await db.execute(
+        def work(db: Connection) -> None:
+            gone = db.execute(
                 delete(t.workflows).where(
                     t.workflows.c.namespace == namespace, t.workflows.c.id == workflow
                 )
             )
             if gone.rowcount == 0:
                 raise missing_workflow(namespace, workflow)
-            await db.execute(
+            db.execute(
                 delete(t.workflow_revisions).where(
                     t.workflow_revisions.c.namespace == namespace,
                     t.workflow_revisions.c.workflow == workflow,
                 )
             )
-            await self._delete_instances(
-                db,
-                and_(t.instances.c.namespace == namespace, t.instances.c.workflow == workflow),
-            )
+            _delete_instances(db, and_(_i.namespace == namespace, _i.workflow == workflow))
             # Exact matches: the variables of `ab` are not those of `abc`.
-            await db.execute(
+            db.execute(
                 delete(t.variables).where(
                     t.variables.c.namespace == namespace,
                     t.variables.c.scope.in_(("workflow", "instance")),
@@ -332,78 +332,46 @@ class SqlStore(Store):
                 )
             )
 
-    async def _delete_instances(self, db: AsyncConnection, which: ColumnElement[bool]) -> None:
-        ids = select(t.instances.c.id).where(which).scalar_subquery()
-        await db.execute(delete(t.logs).where(t.logs.c.instance_id.in_(ids)))
-        await db.execute(delete(t.inbox).where(t.inbox.c.instance_id.in_(ids)))
-        await db.execute(
-            delete(t.variables).where(
-                t.variables.c.scope == "instance", t.variables.c.instance_id.in_(ids)
-            )
-        )
-        await db.execute(delete(t.instances).where(which))
+        await self._db.write(work)
 
     # Instances
 
     async def create_instance(self, instance: StoredInstance, inbox: tuple[InboxItem, ...]) -> None:
-        async with self._write(conflict=f"instance '{instance.id}' exists already") as db:
-            await db.execute(insert(t.instances), [instance_row(instance, None)])
-            known = {instance.id: instance.status == "pending"}
-            await self._upsert_inbox(db, inbox, known)
+        row = instance_row(instance, None)
+        known, unknown = split_inbox(inbox, {instance.id: instance.status == "pending"})
+        single = self._single
+
+        def work(db: Connection) -> None:
+            if single is not None:
+                single.create_instance(db, row, known, unknown)
+            else:
+                self._writer.insert_instance(db, row)
+                self._writer.upsert_inbox(db, known, unknown)
+
+        await self._db.write(
+            work, conflict=f"instance '{instance.id}' exists already", statement=single is not None
+        )
 
     async def commit(self, commit: Commit, owner: str) -> None:
-        new = commit.instance
-        ended = new.status != "pending"
-        changes: dict[str, Any] = {
-            "status": new.status,
-            "record": new.record,
-            "ended_at": new.ended_at,
-            "error_code": new.error_code,
-            "error_message": new.error_message,
-        }
-        if commit.release:
-            changes.update(lease_owner=None, lease_until=None)
-        conflict = "an instance with the id of a child exists already"
-        async with self._write(conflict=conflict) as db:
-            # The lease check and the record write are one statement: it also locks the row.
-            saved = await db.execute(
-                update(t.instances)
-                .where(t.instances.c.id == new.id, t.instances.c.lease_owner == owner)
-                .values(**changes)
-            )
-            if saved.rowcount == 0:
-                raise LeaseLost(f"'{owner}' does not hold the lease of instance '{new.id}'")
-            known = {new.id: not ended}
-            if commit.children:
-                for child in commit.children:
-                    known[child.id] = child.status == "pending"
-                await db.execute(
-                    insert(t.instances), [instance_row(c, new.id) for c in commit.children]
-                )
-            if commit.removed and not ended:
-                await db.execute(
-                    delete(t.inbox).where(
-                        t.inbox.c.instance_id == new.id, t.inbox.c.key.in_(commit.removed)
-                    )
-                )
-            await self._upsert_inbox(db, commit.inbox, known)
-            await self._write_variables(db, commit.variables)
-            if ended:
-                await db.execute(delete(t.inbox).where(t.inbox.c.instance_id == new.id))
-                await db.execute(
-                    delete(t.variables).where(
-                        t.variables.c.scope == "instance", t.variables.c.instance_id == new.id
-                    )
-                )
-            if commit.logs:
-                await db.execute(insert(t.logs), [log_row(entry) for entry in commit.logs])
+        step = plan(commit, owner)
+        write = self._writer.step if self._single is None else self._single.write_step
+
+        def work(db: Connection) -> None:
+            if not write(db, step):
+                raise LeaseLost(f"'{owner}' does not hold the lease of instance '{step.id}'")
+
+        await self._db.write(
+            work,
+            conflict="an instance with the id of a child exists already",
+            statement=self._single is not None,
+        )
 
     async def load_instance(self, instance_id: str) -> StoredInstance | None:
-        async with self._read() as db:
-            row = (
-                await db.execute(select(*INSTANCE).where(t.instances.c.id == instance_id))
-            ).first()
-        return stored_instance(row) if row else None
+        def work(db: Connection) -> StoredInstance | None:
+            row = db.execute(_LOAD_INSTANCE, {"id": instance_id}).first()
+            return stored_instance(row) if row else None
+
+        return await self._db.read(work, statement=True)
 
     async def list_instances(
         self,
@@ -414,175 +382,127 @@ class SqlStore(Store):
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[list[InstanceSummary], int]:
-        where = [t.instances.c.namespace == namespace]
+        where = [_i.namespace == namespace]
         if workflow is not None:
-            where.append(t.instances.c.workflow == workflow)
+            where.append(_i.workflow == workflow)
         if status is not None:
-            where.append(t.instances.c.status == status)
-        async with self._read() as db:
-            total = (
-                await db.execute(select(func.count()).select_from(t.instances).where(*where))
+            where.append(_i.status == status)
+
+        def work(db: Connection) -> tuple[list[InstanceSummary], int]:
+            total = db.execute(
+                select(func.count()).select_from(t.instances).where(*where)
             ).scalar_one()
-            rows = await db.execute(
+            rows = db.execute(
                 select(*SUMMARY)
                 .where(*where)
-                .order_by(t.instances.c.created_at.desc(), t.instances.c.id.desc())
+                .order_by(_i.created_at.desc(), _i.id.desc())
                 .offset(offset)
                 .limit(limit)
             )
             return [instance_summary(row) for row in rows], total
 
+        return await self._db.read(work)
+
     async def has_pending_instance(self, namespace: str, workflow: str) -> bool:
-        async with self._read() as db:
-            found = await db.execute(
-                select(t.instances.c.id)
-                .where(
-                    t.instances.c.namespace == namespace,
-                    t.instances.c.workflow == workflow,
-                    t.instances.c.status == "pending",
-                )
+        def work(db: Connection) -> bool:
+            found = db.execute(
+                select(_i.id)
+                .where(_i.namespace == namespace, _i.workflow == workflow, _i.status == "pending")
                 .limit(1)
             )
             return found.first() is not None
 
+        return await self._db.read(work, statement=True)
+
     # Leases and inboxes
 
     async def add_inbox(self, items: tuple[InboxItem, ...]) -> None:
-        async with self._write() as db:
-            await self._upsert_inbox(db, items, {})
+        known, unknown = split_inbox(items, {})
 
-    async def _upsert_inbox(
-        self, db: AsyncConnection, items: Iterable[InboxItem], pending: dict[str, bool]
-    ) -> None:
-        """Upsert `items`, dropping those of instances that ended or do not exist. `pending` says
-        which instances are known to be pending already (saving a query on the commit path)."""
-        items = list(items)
-        unknown = {i.instance_id for i in items} - pending.keys()
-        if unknown:
-            found = await db.execute(
-                select(t.instances.c.id).where(
-                    t.instances.c.id.in_(unknown), t.instances.c.status == "pending"
-                )
-            )
-            live = set(found.scalars())
-            pending = {**pending, **{i: i in live for i in unknown}}
-        # A stable order keeps concurrent writers from locking inbox rows in opposite orders.
-        rows = sorted(
-            (inbox_row(i) for i in items if pending[i.instance_id]),
-            key=lambda row: (row["instance_id"], row["key"]),
-        )
-        if rows:
-            await db.execute(self._insert_inbox, rows)
+        def work(db: Connection) -> None:
+            self._writer.upsert_inbox(db, known, unknown)
+
+        await self._db.write(work)
 
     async def claim(self, owner: str, now: datetime, until: datetime, limit: int) -> list[Claim]:
-        i = t.instances.c
-        due = exists().where(t.inbox.c.instance_id == i.id, t.inbox.c.due_at <= now)
-        foreign_expired = and_(
-            i.lease_owner.is_not(None), i.lease_owner != owner, i.lease_until < now
-        )
-        query = (
-            select(*INSTANCE, i.lease_owner)
-            .where(
-                i.status == "pending",
-                or_(i.lease_owner.is_(None), i.lease_until < now, i.lease_owner == owner),
-                or_(due, foreign_expired),
-            )
-            .order_by(i.created_at, i.id)
-            .limit(limit)
-        )
-        async with self._write() as db:
-            rows = (await db.execute(self._dialect.lock_for_claim(query))).all()
+        def work(db: Connection) -> list[Claim]:
+            rows = db.execute(self._claim, {"owner": owner, "now": now, "limit": limit}).all()
             if not rows:
                 return []
             ids = [row.id for row in rows]
-            await db.execute(
-                update(t.instances)
-                .where(i.id.in_(ids))
-                .values(lease_owner=owner, lease_until=until)
-            )
-            items = await db.execute(
-                select(t.inbox)
-                .where(t.inbox.c.instance_id.in_(ids), t.inbox.c.due_at <= now)
-                .order_by(t.inbox.c.due_at, t.inbox.c.key)
-            )
-            due_items: dict[str, list[InboxItem]] = {}
-            for item in items:
-                due_items.setdefault(item.instance_id, []).append(inbox_item(item))
-        return [
-            Claim(
-                stored_instance(row),
-                tuple(due_items.get(row.id, ())),
-                orphaned=row.lease_owner is not None and row.lease_owner != owner,
-            )
-            for row in rows
-        ]
+            db.execute(_TAKE_LEASES, {"ids": ids, "owner": owner, "until": until})
+            due: dict[str, list[InboxItem]] = {}
+            for item in db.execute(_DUE_ITEMS, {"ids": ids, "now": now}):
+                due.setdefault(item.instance_id, []).append(inbox_item(item))
+            return [
+                Claim(
+                    stored_instance(row),
+                    tuple(due.get(row.id, ())),
+                    orphaned=row.lease_owner is not None and row.lease_owner != owner,
+                )
+                for row in rows
+            ]
+
+        return await self._db.write(work)
 
     async def renew_leases(self, owner: str, until: datetime) -> None:
-        async with self._write() as db:
-            await db.execute(
-                update(t.instances)
-                .where(t.instances.c.lease_owner == owner)
-                .values(lease_until=until)
-            )
+        def work(db: Connection) -> None:
+            db.execute(update(t.instances).where(_i.lease_owner == owner).values(lease_until=until))
+
+        await self._db.write(work)
 
     async def release_leases(self, owner: str) -> None:
-        async with self._write() as db:
-            await db.execute(
+        def work(db: Connection) -> None:
+            db.execute(
                 update(t.instances)
-                .where(t.instances.c.lease_owner == owner)
+                .where(_i.lease_owner == owner)
                 .values(lease_owner=None, lease_until=None)
             )
 
+        await self._db.write(work)
+
     async def next_due(self, owner: str, now: datetime) -> datetime | None:
-        i = t.instances.c
-        async with self._read() as db:
-            earliest: datetime | None = (
-                await db.execute(
-                    select(func.min(t.inbox.c.due_at))
-                    .join(t.instances, i.id == t.inbox.c.instance_id)
-                    .where(
-                        i.status == "pending",
-                        or_(i.lease_owner.is_(None), i.lease_until < now, i.lease_owner == owner),
-                    )
-                )
-            ).scalar()
-        return earliest
+        def work(db: Connection) -> datetime | None:
+            earliest: datetime | None = db.execute(_NEXT_DUE, {"owner": owner, "now": now}).scalar()
+            return earliest
+
+        return await self._db.read(work, statement=True)
 
     # Variables
 
     async def get_variable(self, ref: VariableRef) -> Variable | None:
-        async with self._read() as db:
-            row = (
-                await db.execute(
-                    select(t.variables.c.data, t.variables.c.mime_type).where(*variable_key(ref))
-                )
-            ).first()
-        return Variable(row.data, row.mime_type) if row else None
+        key = variable_key_row(normalize(ref))
+
+        def work(db: Connection) -> Variable | None:
+            row = db.execute(_GET_VARIABLE, key).first()
+            return Variable(row.data, row.mime_type) if row else None
+
+        return await self._db.read(work, statement=True)
 
     async def set_variable(self, ref: VariableRef, variable: Variable) -> None:
-        async with self._write() as db:
-            await self._write_variables(db, ((ref, variable),))
+        row = variable_row(ref, variable)
+
+        def work(db: Connection) -> None:
+            self._writer.write_variables(db, [row], [])
+
+        await self._db.write(work)
 
     async def delete_variable(self, ref: VariableRef) -> None:
-        async with self._write() as db:
-            await self._write_variables(db, ((ref, None),))
+        key = variable_key_row(normalize(ref))
 
-    async def _write_variables(
-        self, db: AsyncConnection, writes: Sequence[tuple[VariableRef, Variable | None]]
-    ) -> None:
-        for ref, variable in writes:  # in order: a later write of the same variable wins
-            if variable is None:
-                await db.execute(delete(t.variables).where(*variable_key(ref)))
-            else:
-                await db.execute(self._set_variable, [variable_row(ref, variable)])
+        def work(db: Connection) -> None:
+            self._writer.write_variables(db, [], [key])
+
+        await self._db.write(work)
 
     async def list_variables(
         self, namespace: str, scope: str, workflow: str = "", instance_id: str = ""
     ) -> list[tuple[VariableRef, int, str]]:
         v = t.variables.c
         workflow, instance_id = scope_identity(scope, workflow, instance_id)
-        async with self._read() as db:
-            rows = await db.execute(
+
+        def work(db: Connection) -> list[tuple[VariableRef, int, str]]:
+            rows = db.execute(
                 select(v.scope, v.key, v.namespace, v.workflow, v.instance_id, v.size, v.mime_type)
                 .where(
                     v.namespace == namespace,
@@ -601,17 +521,23 @@ class SqlStore(Store):
                 for row in rows
             ]
 
+        return await self._db.read(work, statement=True)
+
     # Logs
 
     async def append_log(self, entry: LogEntry) -> None:
-        async with self._write() as db:
-            await db.execute(insert(t.logs), [log_row(entry)])
+        row = log_row(entry)
+
+        def work(db: Connection) -> None:
+            self._writer.insert_log(db, row)
+
+        await self._db.write(work, statement=True)
 
     async def list_logs(
         self, instance_id: str, offset: int = 0, limit: int = 1000
     ) -> list[LogEntry]:
-        async with self._read() as db:
-            rows = await db.execute(
+        def work(db: Connection) -> list[LogEntry]:
+            rows = db.execute(
                 select(t.logs)
                 .where(t.logs.c.instance_id == instance_id)
                 .order_by(t.logs.c.seq)
@@ -620,33 +546,73 @@ class SqlStore(Store):
             )
             return [log_entry(row) for row in rows]
 
+        return await self._db.read(work, statement=True)
+
     # Sealed values
 
     async def set_sealed(self, kind: SealedKind, namespace: str, name: str, data: bytes) -> None:
-        async with self._write(missing=f"namespace '{namespace}' does not exist") as db:
-            await db.execute(
+        def work(db: Connection) -> None:
+            db.execute(
                 self._set_sealed,
                 [{"kind": kind, "namespace": namespace, "name": name, "data": data}],
             )
 
+        await self._db.write(work, missing=f"namespace '{namespace}' does not exist")
+
     async def get_sealed(self, kind: SealedKind, namespace: str, name: str) -> bytes | None:
-        async with self._read() as db:
-            data: bytes | None = (
-                await db.execute(select(t.sealed.c.data).where(*sealed_key(kind, namespace, name)))
+        def work(db: Connection) -> bytes | None:
+            data: bytes | None = db.execute(
+                select(t.sealed.c.data).where(*sealed_key(kind, namespace, name))
             ).scalar()
-        return data
+            return data
+
+        return await self._db.read(work, statement=True)
 
     async def list_sealed(self, kind: SealedKind, namespace: str) -> list[str]:
-        async with self._read() as db:
-            names = await db.execute(
+        def work(db: Connection) -> list[str]:
+            names = db.execute(
                 select(t.sealed.c.name)
                 .where(t.sealed.c.kind == kind, t.sealed.c.namespace == namespace)
                 .order_by(t.sealed.c.name)
             )
             return list(names.scalars())
 
+        return await self._db.read(work, statement=True)
+
     async def delete_sealed(self, kind: SealedKind, namespace: str, name: str) -> None:
-        async with self._write() as db:
-            gone = await db.execute(delete(t.sealed).where(*sealed_key(kind, namespace, name)))
+        def work(db: Connection) -> None:
+            gone = db.execute(delete(t.sealed).where(*sealed_key(kind, namespace, name)))
             if gone.rowcount == 0:
                 raise NotFound(f"{kind} '{name}' does not exist in namespace '{namespace}'")
+
+        await self._db.write(work)
+
+
+def _get_workflow(
+    db: Connection, namespace: str, workflow: str, revision: int | None
+) -> WorkflowRecord:
+    wanted = t.workflows.c.revision if revision is None else revision
+    row = db.execute(
+        select(*WORKFLOW)
+        .join(t.workflow_revisions, REVISION_OF_WORKFLOW)
+        .where(
+            t.workflows.c.namespace == namespace,
+            t.workflows.c.id == workflow,
+            t.workflow_revisions.c.revision == wanted,
+        )
+    ).first()
+    if row is None:
+        raise missing_workflow(namespace, workflow)
+    return workflow_record(row)
+
+
+def _delete_instances(db: Connection, which: ColumnElement[bool]) -> None:
+    ids = select(_i.id).where(which).scalar_subquery()
+    db.execute(delete(t.logs).where(t.logs.c.instance_id.in_(ids)))
+    db.execute(delete(t.inbox).where(t.inbox.c.instance_id.in_(ids)))
+    db.execute(
+        delete(t.variables).where(
+            t.variables.c.scope == "instance", t.variables.c.instance_id.in_(ids)
+        )
+    )
+    db.execute(delete(t.instances).where(which))

@@ -17,9 +17,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dirigent.store.dialect import Dialect, dialect_for
+from dirigent.store.database import Database
+from dirigent.store.dialect import dialect_for
 from dirigent.store.failures import translate
 
 #: Where Alembic finds env.py and versions/.
@@ -35,25 +35,23 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, dialect: Dialect) -> None:
-    """Upgrade the database behind `engine` to the newest revision, in one transaction."""
+async def upgrade(db: Database) -> None:
+    """Upgrade `db` to the newest revision, in one transaction."""
 
     def run(connection: Connection) -> None:
-        dialect.lock_migrations(connection)
+        db.dialect.lock_migrations(connection)
         command.upgrade(alembic_config(connection), "head")
 
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(run)
+        await db.transaction(run)
     except (SQLAlchemyError, OSError) as exc:
-        raise translate(exc, dialect, committing=False) from exc
+        raise translate(exc, db.dialect, committing=False) from exc
 
 
 async def migrate(url: str) -> None:
     """Upgrade the database at `url` (`sqlite:///…`, `postgresql://…`) to the newest schema."""
-    dialect = dialect_for(url)
-    engine = dialect.create_engine(url)
+    db = dialect_for(url).open(url)
     try:
-        await upgrade(engine, dialect)
+        await upgrade(db)
     finally:
-        await engine.dispose()
+        await db.dispose()

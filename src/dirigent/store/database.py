@@ -1,0 +1,130 @@
+"""How the SQL store reaches its database: each store call is one synchronous function, run in one hop.
+
+`SqlStore` writes every operation as a plain function of a SQLAlchemy `Connection` (`Work`). A `Database`
+runs it whole — connection, BEGIN, the statements, COMMIT — in one hop: SQLite in a thread of its own
+(`sqlite.py`: every statement runs in that thread, not one thread hop per statement), PostgreSQL in one
+greenlet on the event loop (`postgres.py`: each statement is one round trip to the server, with no
+further hops in between). Driver errors become store errors here, once (`failures.translate`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from dirigent.store.failures import translate
+
+if TYPE_CHECKING:
+    from dirigent.store.dialect import Dialect
+
+T = TypeVar("T")
+
+#: What a store call does with its connection; it returns what the call returns.
+Work = Callable[[Connection], T]
+
+
+class Abandoned(Exception):
+    """The caller stopped waiting (its task was cancelled) before COMMIT: the transaction rolls back."""
+
+
+@dataclass(slots=True)
+class Job:
+    """How far one call got: `committing` once COMMIT (or an autocommitted statement) was sent;
+    `abandoned` when the caller was cancelled, so a transaction not yet committing rolls back."""
+
+    committing: bool = False
+    abandoned: bool = False
+
+
+def transact(connection: Connection, work: Work[T], job: Job) -> T:
+    """Run `work` in one transaction on `connection` and commit it (unless abandoned meanwhile)."""
+    transaction = connection.begin()
+    try:
+        result = work(connection)
+        if job.abandoned:
+            raise Abandoned
+    except BaseException:
+        transaction.rollback()
+        raise
+    job.committing = True
+    transaction.commit()
+    return result
+
+
+class Database(ABC):
+    """Runs the store's work on one database; `write`/`read` translate driver errors."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+    @abstractmethod
+    async def _run(
+        self, work: Callable[[Connection], T], job: Job, *, writes: bool, statement: bool
+    ) -> T:
+        """Call `work` with a connection for this kind of call, in one hop. `statement`: the call is
+        a single statement to run without BEGIN/COMMIT (`autocommits` said it may)."""
+
+    @abstractmethod
+    def autocommits(self, *, writes: bool) -> bool:
+        """Whether single statements of this kind run without BEGIN/COMMIT (autocommit)."""
+
+    @abstractmethod
+    async def dispose(self) -> None:
+        """Close every connection (a later call opens new ones, as SQLAlchemy's engines do)."""
+
+    async def write(
+        self,
+        work: Work[T],
+        *,
+        conflict: str = "exists already",
+        missing: str = "it does not exist",
+        statement: bool = False,
+    ) -> T:
+        """Run `work` as one write transaction; driver errors become store errors worded with
+        `conflict`/`missing`. With `statement`, `work` issues exactly one statement: where that runs
+        in autocommit, sending it is committing (a lost connection then may have committed)."""
+        job = Job()
+        autocommit = statement and self.autocommits(writes=True)
+
+        def run(connection: Connection) -> T:
+            if autocommit:
+                job.committing = True
+                return work(connection)
+            return transact(connection, work, job)
+
+        try:
+            return await self._run(run, job, writes=True, statement=autocommit)
+        except (SQLAlchemyError, OSError) as exc:
+            raise translate(
+                exc,
+                self.dialect,
+                committing=job.committing,
+                conflict=conflict,
+                missing=missing,
+            ) from exc
+
+    async def read(self, work: Work[T], *, statement: bool = False) -> T:
+        """Run `work` on one consistent snapshot that takes no write locks. With `statement`, `work`
+        issues exactly one statement (which is a snapshot by itself, so it may skip BEGIN)."""
+        job = Job()
+        autocommit = statement and self.autocommits(writes=False)
+
+        def run(connection: Connection) -> T:
+            return work(connection) if autocommit else transact(connection, work, job)
+
+        try:
+            return await self._run(run, job, writes=False, statement=autocommit)
+        except (SQLAlchemyError, OSError) as exc:
+            raise translate(exc, self.dialect, committing=False) from exc
+
+    async def transaction(self, work: Work[T]) -> T:
+        """Run `work` in one write transaction with the driver's errors untranslated (migrations)."""
+        job = Job()
+        return await self._run(
+            lambda connection: transact(connection, work, job), job, writes=True, statement=False
+        )
