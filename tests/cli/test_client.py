@@ -43,18 +43,9 @@ states:
 """
 
 
-def _server_available() -> bool:
-    probe = subprocess.run(
-        [*DIRIGENT, "server", "--help"], capture_output=True, timeout=60, check=False
-    )
-    return probe.returncode == 0
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A `dirigent server` process on a free port with its own data directory; its URL."""
-    if not _server_available():
-        pytest.skip("`dirigent server` does not exist yet")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = tmp_path_factory.mktemp("server")

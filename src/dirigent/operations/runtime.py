@@ -516,8 +516,6 @@ class Runtime:
                     actor.deferred = True
                 case fx.CallFunction():
                     self._background_task(actor, effect.action_id, self._call(actor, effect))
-                case fx.StartSubflow():
-                    pass  # children are created in the commit; after a restart they exist already
                 case fx.CancelAction(action_id, error) if action_id in actor.calls:
                     await self.caller.cancel(action_id, error)
                 case fx.ReadVariables(wanted):
@@ -532,9 +530,9 @@ class Runtime:
                     actor.queue.put_nowait((VariablesRead(tuple(values)), None))
                 case fx.EmitEvent(event):
                     await self.events.emit(instance.namespace, event)
-                case fx.SetTimer() | fx.ClearTimer():
-                    pass  # in the store already (resume asks for them again; nothing to do)
                 case _:
+                    # Timers and children are in the store already (made by the commit, and still
+                    # there after a restart); `Entered` and `Finished` concern the commit only.
                     pass
 
     def _background_task(
