@@ -7,8 +7,6 @@ from typing import Protocol
 
 from dirigent.spec import WorkflowDefinition
 from dirigent.spec.functions import FunctionDefinition
-from dirigent.store.base import LogSink, VariableStore
-from dirigent.store.records import StoredInstance
 from dirigent.types import JSONObject
 
 
@@ -41,15 +39,3 @@ class FunctionResolver(Protocol):
 
 class EventSink(Protocol):
     async def emit(self, namespace: str, event: JSONObject) -> None: ...
-
-
-class InstanceStore(VariableStore, LogSink, Protocol):
-    async def save_instance(self, instance: StoredInstance) -> None: ...
-
-    async def load_instance(self, instance_id: str) -> StoredInstance | None: ...
-
-    async def pending_instances(self) -> list[str]: ...
-
-    async def has_pending_instance(self, namespace: str, workflow: str) -> bool: ...
-
-    async def delete_instance_variables(self, instance_id: str) -> None: ...

@@ -53,8 +53,8 @@ class _Lease:
 class MemoryStore(Store):
     """Everything in memory; log listeners see each entry as it is appended (also via `commit`).
 
-    Besides the `Store` contract it keeps the embedded engine's simpler calls: `save_instance`,
-    `pending_instances`, `delete_instance_variables`, and the snapshots `variables()` and `logs()`.
+    Besides the `Store` contract it offers the snapshots `variables()` and `logs()` and log listeners,
+    for `dirigent run` and tests.
     """
 
     def __init__(self) -> None:
@@ -210,12 +210,6 @@ class MemoryStore(Store):
         self._instances[instance.id] = instance
         self._upsert_inbox(inbox)
 
-    async def save_instance(self, instance: StoredInstance) -> None:
-        """Store or replace an instance without a lease (the embedded engine's way)."""
-        self._instances[instance.id] = instance
-        if instance.status != "pending":
-            self._inbox.pop(instance.id, None)
-
     async def commit(self, commit: Commit, owner: str) -> None:
         new = commit.instance
         old = self._instances.get(new.id)
@@ -279,10 +273,6 @@ class MemoryStore(Store):
             i.status == "pending" and i.namespace == namespace and i.workflow == workflow
             for i in self._instances.values()
         )
-
-    async def pending_instances(self) -> list[str]:
-        """The ids of every instance that has not ended."""
-        return [i.id for i in self._instances.values() if i.status == "pending"]
 
     def _check_new(self, instances: tuple[StoredInstance, ...]) -> None:
         seen: set[str] = set()
@@ -385,10 +375,6 @@ class MemoryStore(Store):
         ]
         found.sort(key=lambda row: row[0].key)
         return found
-
-    async def delete_instance_variables(self, instance_id: str) -> None:
-        """Drop the `instance` scope of one instance (it ends with the instance)."""
-        self._delete_instance_variables(instance_id)
 
     def _delete_instance_variables(self, instance_id: str) -> None:
         gone = [
