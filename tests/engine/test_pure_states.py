@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 
 import pytest
 
-from dirigent.engine import Status
+from dirigent.engine import Entered, Instance, Start, Status, advance
+from dirigent.spec import load_workflow
 from dirigent.store.records import Variable, VariableRef
 from tests.engine.harness import open_harness
 
@@ -475,3 +477,16 @@ states:
         instance = await h.run("loop", {"i": 0})
         assert instance.status is Status.COMPLETE
         assert instance.output == {"i": 2500}
+
+
+def test_start_delivered_twice_starts_once() -> None:
+    # A claim can hand over a trigger that a commit consumed a moment before: triggers must be idempotent.
+    definition = load_workflow(
+        "id: once\nstates:\n  - id: a\n    type: delay\n    duration: PT1M\n"
+    )
+    now = datetime.now(UTC)
+    instance = Instance("local/once/x", "local", "once", 0, {}, {}, now)
+    first = advance(definition, instance, Start(), now)
+    assert [e for e in first if isinstance(e, Entered)] == [Entered("a")]
+    assert advance(definition, instance, Start(), now) == []
+    assert instance.visit == 1

@@ -107,7 +107,7 @@ def resume(
 def _dispatch(turn: Turn, trigger: Trigger) -> None:
     instance = turn.instance
     match trigger:
-        case Start():
+        case Start() if instance.visit == 0:
             _start(turn)
         case ActionSucceeded(action_id, result):
             state = _action_state(turn)
