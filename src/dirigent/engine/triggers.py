@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dirigent.errors import WorkflowError
-from dirigent.types import JSON
+from dirigent.types import JSON, JSONObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,23 @@ class Cancel:
     error: WorkflowError
 
 
-Trigger = Start | ActionSucceeded | ActionFailed | TimerFired | VariablesRead | Cancel
+@dataclass(frozen=True, slots=True)
+class EventReceived:
+    """An event that a waiting state asked for (`WaitForEvents`) arrived.
+
+    `key` is the key of the wait it matched (`<visit>:<index>`); `payload` is the event's data as a
+    workflow sees it, `context` its context attributes (workflow-language.md §3, §7.1).
+    """
+
+    key: str
+    type: str
+    payload: JSON
+    context: JSONObject
+
+
+Trigger = (
+    Start | ActionSucceeded | ActionFailed | TimerFired | VariablesRead | Cancel | EventReceived
+)
 
 
 def trigger_to_json(trigger: Trigger) -> dict[str, Any]:
@@ -67,6 +83,14 @@ def trigger_to_json(trigger: Trigger) -> dict[str, Any]:
             raise ValueError("variable reads are answered in memory, never stored")
         case Cancel(error):
             return {"kind": "cancel", "error": error.to_json()}
+        case EventReceived(key, type_, payload, context):
+            return {
+                "kind": "event",
+                "key": key,
+                "type": type_,
+                "payload": payload,
+                "context": context,
+            }
 
 
 def trigger_from_json(value: dict[str, Any]) -> Trigger:
@@ -82,4 +106,6 @@ def trigger_from_json(value: dict[str, Any]) -> Trigger:
         return TimerFired(value["timer_id"])
     if kind == "cancel":
         return Cancel(WorkflowError.from_json(value["error"]))
+    if kind == "event":
+        return EventReceived(value["key"], value["type"], value["payload"], value["context"])
     raise ValueError(f"unknown trigger kind {kind!r}")

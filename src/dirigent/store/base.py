@@ -8,23 +8,31 @@ and its log never disagree after a crash.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
 from dirigent.store.records import (
+    EventGroup,
+    EventListener,
+    EventWait,
     InboxItem,
     InstanceSummary,
     LogEntry,
     Namespace,
+    NewInstance,
+    Schedule,
+    StoredEvent,
     StoredInstance,
     Variable,
     VariableRef,
     WorkflowRecord,
 )
 
-#: Values kept encrypted by the caller: namespace secrets and registry credentials.
-SealedKind = Literal["secret", "registry"]
+#: Values kept encrypted by the caller: namespace secrets and registry credentials; also API token
+#: records (only the token's hash, in a reserved namespace; see `operations/tokens.py`).
+SealedKind = Literal["secret", "registry", "api-token"]
 
 
 class VariableStore(Protocol):
@@ -52,6 +60,7 @@ class Commit:
     instances such as a parent); `children` are created; `variables` are set (None deletes); `logs` are
     appended. When the record's status is no longer `pending`, the store also deletes the instance's
     remaining inbox items and its `instance`-scope variables. With `release`, the lease is given up.
+    `waits`, unless None, replace the events the instance waits for (empty: none).
     """
 
     instance: StoredInstance
@@ -61,6 +70,7 @@ class Commit:
     variables: tuple[tuple[VariableRef, Variable | None], ...] = ()
     logs: tuple[LogEntry, ...] = ()
     release: bool = False
+    waits: tuple[EventWait, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,55 @@ class Claim:
     instance: StoredInstance
     due: tuple[InboxItem, ...]
     orphaned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EventRouting:
+    """What the store found for an incoming event, for the caller's router to decide on.
+
+    `waits`: those of pending instances for the event's namespace and type. `listeners`: every
+    definition of each workflow that has one for the type (all of them, so a router sees every slot
+    of an `eventsAnd`). `groups`: the live partial groups of those workflows, oldest first.
+    `busy`: the singular workflows among them that have a pending instance.
+    """
+
+    event: StoredEvent
+    waits: tuple[EventWait, ...]
+    listeners: tuple[EventListener, ...]
+    groups: tuple[EventGroup, ...]
+    busy: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class EventDelivery:
+    """What a router decided for an event; written in the same transaction as the event.
+
+    `inbox`: triggers for waiting instances (dropped for instances no longer pending); `instances`:
+    instances to start; `groups`: partial groups to write (new or grown); `removed_groups`: groups to
+    delete (completed).
+    """
+
+    inbox: tuple[InboxItem, ...] = ()
+    instances: tuple[NewInstance, ...] = ()
+    groups: tuple[EventGroup, ...] = ()
+    removed_groups: tuple[EventGroup, ...] = ()
+    #: What the event did, as the events listing shows it.
+    deliveries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleFiring:
+    """What one due tick of a schedule does: the instance to start (None: the tick is skipped) and
+    when the next tick is due."""
+
+    instance: NewInstance | None
+    next_run: datetime
+
+
+#: Decides what an event does, from what the store found; pure (called inside a transaction).
+EventRouter = Callable[[EventRouting], EventDelivery]
+#: Decides what a due schedule does; the flag tells whether a singular workflow is busy. Pure.
+ScheduleFirer = Callable[[Schedule, bool], ScheduleFiring]
 
 
 class Store(ABC):
@@ -246,3 +305,66 @@ class Store(ABC):
     @abstractmethod
     async def delete_sealed(self, kind: SealedKind, namespace: str, name: str) -> None:
         """NotFound if missing."""
+
+    # Events (docs/events.md)
+
+    @abstractmethod
+    async def receive_event(self, event: StoredEvent, route: EventRouter) -> EventDelivery:
+        """Store `event` with what `route` decides for it, in one transaction.
+
+        Conflict (nothing written) when the namespace has an event with that source and id already;
+        NotFound without the namespace. Expired groups of the routed workflows are deleted first;
+        concurrent events for the same grouped workflow are serialised. The stored event's
+        `deliveries` is the delivery's."""
+
+    @abstractmethod
+    async def list_events(
+        self, namespace: str, offset: int = 0, limit: int = 100
+    ) -> tuple[list[StoredEvent], int]:
+        """Newest first, and the total count."""
+
+    @abstractmethod
+    async def delete_events(self, before: datetime) -> int:
+        """Delete the events received before `before` (retention); how many."""
+
+    @abstractmethod
+    async def set_event_listeners(
+        self, namespace: str, workflow: str, listeners: tuple[EventListener, ...]
+    ) -> None:
+        """Replace the workflow's listeners (none: it starts on no event) and drop its partial
+        groups (they belong to the definitions replaced)."""
+
+    @abstractmethod
+    async def list_event_listeners(self, namespace: str, workflow: str) -> list[EventListener]:
+        """By position."""
+
+    @abstractmethod
+    async def list_event_groups(self, namespace: str, workflow: str) -> list[EventGroup]:
+        """Oldest first (expired ones included until they are deleted)."""
+
+    @abstractmethod
+    async def delete_expired_groups(self, now: datetime) -> int:
+        """Delete the partial groups whose `expires_at` has passed; how many."""
+
+    @abstractmethod
+    async def list_event_waits(self, instance_id: str) -> list[EventWait]:
+        """By key."""
+
+    # Schedules
+
+    @abstractmethod
+    async def set_schedule(self, namespace: str, workflow: str, schedule: Schedule | None) -> None:
+        """Set (replace) or, with None, remove the workflow's schedule."""
+
+    @abstractmethod
+    async def get_schedule(self, namespace: str, workflow: str) -> Schedule | None: ...
+
+    @abstractmethod
+    async def fire_schedules(self, now: datetime, limit: int, fire: ScheduleFirer) -> int:
+        """For up to `limit` schedules due at `now` (oldest tick first): create the instance that
+        `fire` asks for and move `next_run` on, each in the same transaction. Concurrent callers
+        never fire the same schedule (PostgreSQL: FOR UPDATE SKIP LOCKED). How many fired."""
+
+    @abstractmethod
+    async def next_schedule(self) -> datetime | None:
+        """When the earliest schedule is due, if there is one."""

@@ -13,13 +13,27 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from dirigent.errors import Conflict, InvalidInput, LeaseLost, NotFound
-from dirigent.store.base import Claim, Commit, SealedKind, Store
+from dirigent.store.base import (
+    Claim,
+    Commit,
+    EventDelivery,
+    EventRouter,
+    EventRouting,
+    ScheduleFirer,
+    SealedKind,
+    Store,
+)
 from dirigent.store.identity import EPOCH, normalize, scope_identity
 from dirigent.store.records import (
+    EventGroup,
+    EventListener,
+    EventWait,
     InboxItem,
     InstanceSummary,
     LogEntry,
     Namespace,
+    Schedule,
+    StoredEvent,
     StoredInstance,
     Variable,
     VariableRef,
@@ -67,6 +81,11 @@ class MemoryStore(Store):
         self._logs: dict[str, list[LogEntry]] = {}
         self._sealed: dict[tuple[str, str, str], bytes] = {}
         self._log_listeners: list[LogListener] = []
+        self._events: dict[tuple[str, str, str], StoredEvent] = {}
+        self._waits: dict[str, tuple[EventWait, ...]] = {}
+        self._listeners: dict[tuple[str, str], tuple[EventListener, ...]] = {}
+        self._groups: dict[str, EventGroup] = {}
+        self._schedules: dict[tuple[str, str], Schedule] = {}
 
     async def aclose(self) -> None:
         """Nothing to release; the data stays readable."""
@@ -97,6 +116,12 @@ class MemoryStore(Store):
             del self._variables[ref]
         for sealed in [k for k in self._sealed if k[1] == name]:
             del self._sealed[sealed]
+        for event in [k for k in self._events if k[0] == name]:
+            del self._events[event]
+        for key in [k for k in self._listeners if k[0] == name]:
+            self._forget_workflow_events(*key)
+        for key in [k for k in self._schedules if k[0] == name]:
+            del self._schedules[key]
 
     # Workflows
 
@@ -181,6 +206,8 @@ class MemoryStore(Store):
         ]
         for ref in gone:
             del self._variables[ref]
+        self._forget_workflow_events(namespace, workflow)
+        self._schedules.pop((namespace, workflow), None)
 
     def _workflow(self, namespace: str, workflow: str) -> _Workflow:
         found = self._workflows.get((namespace, workflow))
@@ -237,8 +264,11 @@ class MemoryStore(Store):
                 self._variables.pop(normalize(ref), None)
             else:
                 self._variables[normalize(ref)] = variable
+        if commit.waits is not None:
+            self._waits[new.id] = commit.waits
         if new.status != "pending":
             self._inbox.pop(new.id, None)
+            self._waits.pop(new.id, None)
             self._delete_instance_variables(new.id)
         if commit.release:
             del self._leases[new.id]
@@ -269,10 +299,7 @@ class MemoryStore(Store):
         return page, len(found)
 
     async def has_pending_instance(self, namespace: str, workflow: str) -> bool:
-        return any(
-            i.status == "pending" and i.namespace == namespace and i.workflow == workflow
-            for i in self._instances.values()
-        )
+        return self._has_pending(namespace, workflow)
 
     def _check_new(self, instances: tuple[StoredInstance, ...]) -> None:
         seen: set[str] = set()
@@ -288,6 +315,7 @@ class MemoryStore(Store):
             del self._instances[instance_id]
             self._leases.pop(instance_id, None)
             self._inbox.pop(instance_id, None)
+            self._waits.pop(instance_id, None)
             self._logs.pop(instance_id, None)
             self._delete_instance_variables(instance_id)
 
@@ -426,6 +454,169 @@ class MemoryStore(Store):
     async def delete_sealed(self, kind: SealedKind, namespace: str, name: str) -> None:
         if self._sealed.pop((kind, namespace, name), None) is None:
             raise NotFound(f"{kind} '{name}' does not exist in namespace '{namespace}'")
+
+    # Events
+
+    async def receive_event(self, event: StoredEvent, route: EventRouter) -> EventDelivery:
+        if event.namespace not in self._namespaces:
+            raise NotFound(f"namespace '{event.namespace}' does not exist")
+        key = (event.namespace, event.source, event.id)
+        if key in self._events:
+            raise Conflict(f"event '{event.id}' from '{event.source}' was received already")
+        waits = tuple(
+            wait
+            for instance_id, found in self._waits.items()
+            if self._pending(instance_id)
+            for wait in found
+            if wait.namespace == event.namespace and wait.type == event.type
+        )
+        workflows = sorted(
+            wf
+            for (ns, wf), found in self._listeners.items()
+            if ns == event.namespace and any(li.type == event.type for li in found)
+        )
+        for group in [g for g in self._groups.values() if g.namespace == event.namespace]:
+            expired = group.expires_at is not None and group.expires_at <= event.received_at
+            if group.workflow in workflows and expired:
+                del self._groups[group.id]
+        routing = EventRouting(
+            event=event,
+            waits=waits,
+            listeners=tuple(li for wf in workflows for li in self._listeners[event.namespace, wf]),
+            groups=tuple(
+                sorted(
+                    (
+                        g
+                        for g in self._groups.values()
+                        if g.namespace == event.namespace and g.workflow in workflows
+                    ),
+                    key=lambda g: (g.created_at, g.id),
+                )
+            ),
+            busy=frozenset(
+                wf
+                for wf in workflows
+                if any(li.singular for li in self._listeners[event.namespace, wf])
+                and self._has_pending(event.namespace, wf)
+            ),
+        )
+        delivery = route(routing)
+        self._check_new(tuple(new.instance for new in delivery.instances))
+        # Checked everything: from here on nothing fails.
+        self._events[key] = replace(event, deliveries=delivery.deliveries)
+        for new in delivery.instances:
+            self._instances[new.instance.id] = new.instance
+            self._upsert_inbox(new.inbox)
+        self._upsert_inbox(delivery.inbox)
+        for group in delivery.removed_groups:
+            self._groups.pop(group.id, None)
+        for group in delivery.groups:
+            self._groups[group.id] = group
+        return delivery
+
+    async def list_events(
+        self, namespace: str, offset: int = 0, limit: int = 100
+    ) -> tuple[list[StoredEvent], int]:
+        found = sorted(
+            (e for e in self._events.values() if e.namespace == namespace),
+            key=lambda e: (e.received_at, e.source, e.id),
+            reverse=True,
+        )
+        return found[offset : offset + limit], len(found)
+
+    async def delete_events(self, before: datetime) -> int:
+        gone = [k for k, e in self._events.items() if e.received_at < before]
+        for key in gone:
+            del self._events[key]
+        return len(gone)
+
+    async def set_event_listeners(
+        self, namespace: str, workflow: str, listeners: tuple[EventListener, ...]
+    ) -> None:
+        self._workflow(namespace, workflow)
+        self._forget_workflow_events(namespace, workflow)
+        if listeners:
+            self._listeners[namespace, workflow] = tuple(sorted(listeners, key=_position))
+
+    async def list_event_listeners(self, namespace: str, workflow: str) -> list[EventListener]:
+        return list(self._listeners.get((namespace, workflow), ()))
+
+    async def list_event_groups(self, namespace: str, workflow: str) -> list[EventGroup]:
+        return sorted(
+            (
+                g
+                for g in self._groups.values()
+                if (g.namespace, g.workflow) == (namespace, workflow)
+            ),
+            key=lambda g: (g.created_at, g.id),
+        )
+
+    async def delete_expired_groups(self, now: datetime) -> int:
+        gone = [
+            g.id for g in self._groups.values() if g.expires_at is not None and g.expires_at <= now
+        ]
+        for group_id in gone:
+            del self._groups[group_id]
+        return len(gone)
+
+    async def list_event_waits(self, instance_id: str) -> list[EventWait]:
+        return sorted(self._waits.get(instance_id, ()), key=lambda w: w.key)
+
+    def _forget_workflow_events(self, namespace: str, workflow: str) -> None:
+        self._listeners.pop((namespace, workflow), None)
+        for group_id in [
+            g.id
+            for g in self._groups.values()
+            if (g.namespace, g.workflow) == (namespace, workflow)
+        ]:
+            del self._groups[group_id]
+
+    def _pending(self, instance_id: str) -> bool:
+        found = self._instances.get(instance_id)
+        return found is not None and found.status == "pending"
+
+    def _has_pending(self, namespace: str, workflow: str) -> bool:
+        return any(
+            i.status == "pending" and i.namespace == namespace and i.workflow == workflow
+            for i in self._instances.values()
+        )
+
+    # Schedules
+
+    async def set_schedule(self, namespace: str, workflow: str, schedule: Schedule | None) -> None:
+        if schedule is None:
+            self._schedules.pop((namespace, workflow), None)
+            return
+        self._workflow(namespace, workflow)
+        self._schedules[namespace, workflow] = schedule
+
+    async def get_schedule(self, namespace: str, workflow: str) -> Schedule | None:
+        return self._schedules.get((namespace, workflow))
+
+    async def fire_schedules(self, now: datetime, limit: int, fire: ScheduleFirer) -> int:
+        due = sorted(
+            (s for s in self._schedules.values() if s.next_run <= now),
+            key=lambda s: (s.next_run, s.namespace, s.workflow),
+        )[:limit]
+        for schedule in due:
+            busy = schedule.singular and self._has_pending(schedule.namespace, schedule.workflow)
+            firing = fire(schedule, busy)
+            new = firing.instance
+            if new is not None and new.instance.id not in self._instances:
+                self._check_new((new.instance,))
+                self._instances[new.instance.id] = new.instance
+                self._upsert_inbox(new.inbox)
+            self._schedules[schedule.namespace, schedule.workflow] = replace(
+                schedule, next_run=firing.next_run
+            )
+        return len(due)
+
+    async def next_schedule(self) -> datetime | None:
+        return min((s.next_run for s in self._schedules.values()), default=None)
+
+
+def _position(listener: EventListener) -> int:
+    return listener.position
 
 
 def _summary(instance: StoredInstance) -> InstanceSummary:

@@ -124,3 +124,87 @@ class InboxItem:
     key: str
     trigger: bytes  # the trigger as JSON
     due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewInstance:
+    """An instance to create with its first inbox items (its Start)."""
+
+    instance: StoredInstance
+    inbox: tuple[InboxItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A CloudEvent a namespace received, kept for a while; unique by (namespace, source, id).
+
+    `deliveries` counts what it did: waiting instances it reached, instances it started, `eventsAnd`
+    groups it joined.
+    """
+
+    namespace: str
+    source: str
+    id: str
+    type: str
+    received_at: datetime
+    event: bytes  # the CloudEvent in its JSON format
+    deliveries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EventWait:
+    """A waiting instance's wish for an event: its type and globs on context attributes.
+
+    `key` names the wait within the instance; an instance's waits are replaced as a whole by a commit.
+    """
+
+    instance_id: str
+    key: str
+    namespace: str
+    type: str
+    context: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class EventListener:
+    """One event definition of a workflow that starts on events (`position` in its `start.events`).
+
+    The store looks listeners up by (namespace, type); `spec` is the caller's JSON of how to start.
+    `grouped` listeners (`eventsAnd`) gather events in groups, which the store serialises per
+    workflow; `singular` ones learn whether an instance of their workflow is pending.
+    """
+
+    namespace: str
+    workflow: str
+    position: int
+    type: str
+    grouped: bool
+    singular: bool
+    spec: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EventGroup:
+    """A partial `eventsAnd` group of a workflow: the events that arrived so far (`events`, the
+    caller's JSON), for one correlation key; dropped once `expires_at` has passed."""
+
+    namespace: str
+    workflow: str
+    id: str
+    correlation: str
+    created_at: datetime
+    expires_at: datetime | None
+    events: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A workflow that starts on a cron schedule, and when its next tick is due (`next_run`)."""
+
+    namespace: str
+    workflow: str
+    cron: str
+    zone: str
+    revision: int
+    singular: bool
+    next_run: datetime

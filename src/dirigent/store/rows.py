@@ -12,6 +12,7 @@ from dirigent.store import schema as t
 from dirigent.store.base import SealedKind
 from dirigent.store.identity import normalize
 from dirigent.store.records import (
+    EventWait,
     InboxItem,
     InstanceSummary,
     LogEntry,
@@ -176,3 +177,13 @@ def log_row(entry: LogEntry) -> dict[str, Any]:
 def sealed_key(kind: SealedKind, namespace: str, name: str) -> tuple[ColumnElement[bool], ...]:
     s = t.sealed.c
     return s.kind == kind, s.namespace == namespace, s.name == name
+
+
+def wait_row(wait: EventWait) -> dict[str, Any]:
+    return {
+        "instance_id": wait.instance_id,
+        "key": wait.key,
+        "namespace": wait.namespace,
+        "type": wait.type,
+        "context": orjson.dumps(wait.context).decode(),
+    }

@@ -194,3 +194,88 @@ sealed = Table(
     PrimaryKeyConstraint("namespace", "kind", "name"),
     ForeignKeyConstraint(["namespace"], ["namespaces.name"], ondelete="CASCADE"),
 )
+
+# Events and schedules (migration 0002).
+
+events = Table(
+    "events",
+    metadata,
+    Column("namespace", String(), nullable=False),
+    Column("source", String(), nullable=False),
+    Column("id", String(), nullable=False),
+    Column("type", String(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("deliveries", Integer(), nullable=False),
+    Column("event", LargeBinary(), nullable=False),
+    # One event per (source, id) in a namespace: a duplicate fails the insert, so it does nothing.
+    PrimaryKeyConstraint("namespace", "source", "id"),
+    ForeignKeyConstraint(["namespace"], ["namespaces.name"], ondelete="CASCADE"),
+    # The listing, newest first; retention deletes by age.
+    Index(None, "namespace", "received_at"),
+    Index(None, "received_at"),
+)
+
+event_waits = Table(
+    "event_waits",
+    metadata,
+    Column("instance_id", String(), nullable=False),
+    Column("key", String(), nullable=False),
+    Column("namespace", String(), nullable=False),
+    Column("type", String(), nullable=False),
+    Column("context", Text(), nullable=False),  # JSON object: attribute name -> glob
+    PrimaryKeyConstraint("instance_id", "key"),
+    ForeignKeyConstraint(["instance_id"], ["instances.id"], ondelete="CASCADE"),
+    Index(None, "namespace", "type"),
+)
+
+event_listeners = Table(
+    "event_listeners",
+    metadata,
+    Column("namespace", String(), nullable=False),
+    Column("workflow", String(), nullable=False),
+    Column("position", Integer(), nullable=False),
+    Column("type", String(), nullable=False),
+    Column("grouped", Boolean(), nullable=False),
+    Column("singular", Boolean(), nullable=False),
+    Column("spec", LargeBinary(), nullable=False),
+    PrimaryKeyConstraint("namespace", "workflow", "position"),
+    ForeignKeyConstraint(
+        ["namespace", "workflow"], ["workflows.namespace", "workflows.id"], ondelete="CASCADE"
+    ),
+    Index(None, "namespace", "type"),
+)
+
+event_groups = Table(
+    "event_groups",
+    metadata,
+    Column("id", String(), nullable=False),
+    Column("namespace", String(), nullable=False),
+    Column("workflow", String(), nullable=False),
+    Column("correlation", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("events", LargeBinary(), nullable=False),
+    PrimaryKeyConstraint("id"),
+    ForeignKeyConstraint(
+        ["namespace", "workflow"], ["workflows.namespace", "workflows.id"], ondelete="CASCADE"
+    ),
+    Index(None, "namespace", "workflow", "created_at"),
+    Index(None, "expires_at"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("namespace", String(), nullable=False),
+    Column("workflow", String(), nullable=False),
+    Column("cron", String(), nullable=False),
+    Column("zone", String(), nullable=False),
+    Column("revision", Integer(), nullable=False),
+    Column("singular", Boolean(), nullable=False),
+    Column("next_run", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("namespace", "workflow"),
+    ForeignKeyConstraint(
+        ["namespace", "workflow"], ["workflows.namespace", "workflows.id"], ondelete="CASCADE"
+    ),
+    Index(None, "next_run"),
+)

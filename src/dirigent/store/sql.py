@@ -27,16 +27,30 @@ from sqlalchemy import (
 
 from dirigent.errors import Conflict, LeaseLost, NotFound
 from dirigent.store import schema as t
-from dirigent.store.base import Claim, Commit, SealedKind, Store
+from dirigent.store import sql_events as events
+from dirigent.store.base import (
+    Claim,
+    Commit,
+    EventDelivery,
+    EventRouter,
+    ScheduleFirer,
+    SealedKind,
+    Store,
+)
 from dirigent.store.database import Database
 from dirigent.store.dialect import dialect_for
 from dirigent.store.identity import normalize, scope_identity
 from dirigent.store.migrations import upgrade
 from dirigent.store.records import (
+    EventGroup,
+    EventListener,
+    EventWait,
     InboxItem,
     InstanceSummary,
     LogEntry,
     Namespace,
+    Schedule,
+    StoredEvent,
     StoredInstance,
     Variable,
     VariableRef,
@@ -165,6 +179,8 @@ class SqlStore(Store):
             if gone.rowcount == 0:
                 raise NotFound(f"namespace '{name}' does not exist")
             _delete_instances(db, _i.namespace == name)
+            events.forget_workflows(db, name)
+            db.execute(delete(t.events).where(t.events.c.namespace == name))
             db.execute(delete(t.variables).where(t.variables.c.namespace == name))
             db.execute(delete(t.sealed).where(t.sealed.c.namespace == name))
             db.execute(delete(t.workflow_revisions).where(t.workflow_revisions.c.namespace == name))
@@ -323,6 +339,7 @@ class SqlStore(Store):
                 )
             )
             _delete_instances(db, and_(_i.namespace == namespace, _i.workflow == workflow))
+            events.forget_workflows(db, namespace, workflow)
             # Exact matches: the variables of `ab` are not those of `abc`.
             db.execute(
                 delete(t.variables).where(
@@ -354,7 +371,10 @@ class SqlStore(Store):
 
     async def commit(self, commit: Commit, owner: str) -> None:
         step = plan(commit, owner)
-        write = self._writer.step if self._single is None else self._single.write_step
+        # A step that changes event waits (a waiting state entered or left) runs statement by
+        # statement in a transaction: the single-statement form has no part for waits.
+        single = self._single if step.waits is None else None
+        write = self._writer.step if single is None else single.write_step
 
         def work(db: Connection) -> None:
             if not write(db, step):
@@ -363,7 +383,7 @@ class SqlStore(Store):
         await self._db.write(
             work,
             conflict="an instance with the id of a child exists already",
-            statement=self._single is not None,
+            statement=single is not None,
         )
 
     async def load_instance(self, instance_id: str) -> StoredInstance | None:
@@ -587,6 +607,74 @@ class SqlStore(Store):
 
         await self._db.write(work)
 
+    # Events
+
+    async def receive_event(self, event: StoredEvent, route: EventRouter) -> EventDelivery:
+        def work(db: Connection) -> EventDelivery:
+            return events.receive_event(db, self._writer, event, route)
+
+        return await self._db.write(
+            work,
+            conflict=f"event '{event.id}' from '{event.source}' was received already",
+            missing=f"namespace '{event.namespace}' does not exist",
+        )
+
+    async def list_events(
+        self, namespace: str, offset: int = 0, limit: int = 100
+    ) -> tuple[list[StoredEvent], int]:
+        return await self._db.read(lambda db: events.list_events(db, namespace, offset, limit))
+
+    async def delete_events(self, before: datetime) -> int:
+        return await self._db.write(lambda db: events.delete_events(db, before))
+
+    async def set_event_listeners(
+        self, namespace: str, workflow: str, listeners: tuple[EventListener, ...]
+    ) -> None:
+        await self._db.write(
+            lambda db: events.set_event_listeners(db, namespace, workflow, listeners),
+            missing=f"workflow '{workflow}' does not exist in namespace '{namespace}'",
+        )
+
+    async def list_event_listeners(self, namespace: str, workflow: str) -> list[EventListener]:
+        return await self._db.read(
+            lambda db: events.list_event_listeners(db, namespace, workflow), statement=True
+        )
+
+    async def list_event_groups(self, namespace: str, workflow: str) -> list[EventGroup]:
+        return await self._db.read(
+            lambda db: events.list_event_groups(db, namespace, workflow), statement=True
+        )
+
+    async def delete_expired_groups(self, now: datetime) -> int:
+        return await self._db.write(lambda db: events.delete_expired_groups(db, now))
+
+    async def list_event_waits(self, instance_id: str) -> list[EventWait]:
+        return await self._db.read(
+            lambda db: events.list_event_waits(db, instance_id), statement=True
+        )
+
+    # Schedules
+
+    async def set_schedule(self, namespace: str, workflow: str, schedule: Schedule | None) -> None:
+        await self._db.write(
+            lambda db: events.set_schedule(db, namespace, workflow, schedule),
+            missing=f"workflow '{workflow}' does not exist in namespace '{namespace}'",
+        )
+
+    async def get_schedule(self, namespace: str, workflow: str) -> Schedule | None:
+        return await self._db.read(
+            lambda db: events.get_schedule(db, namespace, workflow), statement=True
+        )
+
+    async def fire_schedules(self, now: datetime, limit: int, fire: ScheduleFirer) -> int:
+        dialect = self._db.dialect
+        return await self._db.write(
+            lambda db: events.fire_schedules(db, dialect, self._writer, now, limit, fire)
+        )
+
+    async def next_schedule(self) -> datetime | None:
+        return await self._db.read(events.next_schedule, statement=True)
+
 
 def _get_workflow(
     db: Connection, namespace: str, workflow: str, revision: int | None
@@ -610,6 +698,7 @@ def _delete_instances(db: Connection, which: ColumnElement[bool]) -> None:
     ids = select(_i.id).where(which).scalar_subquery()
     db.execute(delete(t.logs).where(t.logs.c.instance_id.in_(ids)))
     db.execute(delete(t.inbox).where(t.inbox.c.instance_id.in_(ids)))
+    db.execute(delete(t.event_waits).where(t.event_waits.c.instance_id.in_(ids)))
     db.execute(
         delete(t.variables).where(
             t.variables.c.scope == "instance", t.variables.c.instance_id.in_(ids)

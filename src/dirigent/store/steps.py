@@ -31,7 +31,7 @@ from dirigent.store.base import Commit
 from dirigent.store.dialect import Dialect
 from dirigent.store.identity import normalize
 from dirigent.store.records import InboxItem, Variable, VariableRef
-from dirigent.store.rows import inbox_row, instance_row, log_row, variable_row
+from dirigent.store.rows import inbox_row, instance_row, log_row, variable_row, wait_row
 
 #: The key columns of a variable, in the order of its primary key.
 VARIABLE_KEY = ("namespace", "scope", "workflow", "instance_id", "key")
@@ -56,6 +56,8 @@ class Step:
     #: Key columns of the variables to delete.
     deleted_variables: list[dict[str, Any]] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    #: The instance's event waits, replacing those it had; None: unchanged.
+    waits: list[dict[str, Any]] | None = None
 
     @property
     def release(self) -> bool:
@@ -99,6 +101,7 @@ def plan(commit: Commit, owner: str) -> Step:
         set_variables=[variable_row(r, v) for r in order if (v := writes[r]) is not None],
         deleted_variables=[variable_key_row(r) for r in order if writes[r] is None],
         logs=[log_row(entry) for entry in commit.logs],
+        waits=None if commit.waits is None else [wait_row(w) for w in commit.waits],
     )
 
 
@@ -175,6 +178,10 @@ class StatementWriter:
             delete(t.variables).where(v.scope == "instance", v.instance_id == bindparam("s_id")), ()
         )
         self._insert_logs = prepare(insert(t.logs), _columns(t.logs, "seq"))
+        self._clear_waits = prepare(
+            delete(t.event_waits).where(t.event_waits.c.instance_id == bindparam("s_id")), ()
+        )
+        self._insert_waits = prepare(insert(t.event_waits), _columns(t.event_waits))
 
     def step(self, db: Connection, step: Step) -> bool:
         """Write `step`; False (and nothing written) when `step.owner` does not hold the lease."""
@@ -193,6 +200,10 @@ class StatementWriter:
             self._clear_variables.execute(db, {"s_id": step.id})
         if step.logs:
             self._insert_logs.executemany(db, step.logs)
+        if step.waits is not None:
+            self._clear_waits.execute(db, {"s_id": step.id})
+            if step.waits:
+                self._insert_waits.executemany(db, step.waits)
         return True
 
     def insert_instance(self, db: Connection, row: dict[str, Any]) -> None:

@@ -1,0 +1,38 @@
+"""Migrations run only when needed: a database at `HEAD` opens without importing Alembic."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from alembic.script import ScriptDirectory
+
+from dirigent.store.migrations import HEAD, alembic_config, migrate
+
+_OPEN_AND_TELL = """
+import asyncio, sys
+from dirigent.store import open_store
+
+async def main(url):
+    store = await open_store(url)
+    await store.aclose()
+
+asyncio.run(main(sys.argv[1]))
+print("alembic" in sys.modules)
+"""
+
+
+def test_head_is_the_newest_revision() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
+
+
+async def test_a_current_database_opens_without_alembic(sql_url: str) -> None:
+    await migrate(sql_url)
+    opened = subprocess.run(
+        [sys.executable, "-c", _OPEN_AND_TELL, sql_url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert opened.stdout.strip() == "False"
