@@ -1,33 +1,31 @@
-"""Routes of namespaces: list, create, get, delete, the namespace log, and sending events."""
+"""Routes of namespaces: list, create, get, delete, the namespace log (events: `api/events.py`)."""
 
 from __future__ import annotations
 
-import base64
-from typing import cast
-
-import orjson
 from fastapi import APIRouter, Request
 
 from dirigent.api.deps import Limit, Offset, ServerDep, page_limit, route
+from dirigent.api.middleware import access_of
 from dirigent.api.shapes import (
-    Empty,
     NamespaceDeleted,
     NamespaceList,
     NamespaceLogList,
     NamespaceOut,
 )
-from dirigent.errors import InvalidInput
 from dirigent.operations import namespaces as ops
-from dirigent.types import JSONObject
 
 router = APIRouter(prefix="/api/namespaces", tags=["namespaces"])
 
 
 @route(router, "GET", "/")
-async def list_namespaces(server: ServerDep, offset: Offset = 0, limit: Limit = 0) -> NamespaceList:
-    """Every namespace, by name."""
+async def list_namespaces(
+    server: ServerDep, request: Request, offset: Offset = 0, limit: Limit = 0
+) -> NamespaceList:
+    """Every namespace, by name; with a token limited to namespaces, those of them that exist."""
     limit = page_limit(limit, 1000)
-    page, total = await ops.list_namespaces(server, offset, limit)
+    access = access_of(request)
+    only = access.namespaces if access is not None and not access.unrestricted else None
+    page, total = await ops.list_namespaces(server, offset, limit, only)
     return NamespaceList(
         namespaces=[NamespaceOut.of(n) for n in page], offset=offset, limit=limit, total=total
     )
@@ -67,51 +65,3 @@ async def namespace_logs(
     """The namespace log. Dirigent keeps logs per instance; this list is empty for now."""
     await ops.get_namespace(server, namespace)
     return NamespaceLogList(namespaceLogs=[], offset=offset, limit=page_limit(limit, 1000))
-
-
-@route(router, "POST", "/{namespace}/event")
-async def send_event(server: ServerDep, namespace: str, request: Request) -> Empty:
-    """Send a CloudEvent (1.0 or 0.3) to the namespace: structured mode (the event as JSON, also a
-    batch `application/cloudevents-batch+json`) or binary mode (attributes in `ce-*` headers, the
-    body is the data)."""
-    await ops.send_events(server, namespace, _events(request, await request.body()))
-    return Empty()
-
-
-def _events(request: Request, body: bytes) -> list[JSONObject]:
-    """The events of a request, in the CloudEvents JSON format (non-JSON data as `data_base64`)."""
-    content_type = request.headers.get("content-type", "")
-    if "ce-specversion" in request.headers:
-        return [_binary_event(request, body, content_type)]
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise InvalidInput(
-            "body: not a CloudEvent: send its JSON form, or binary mode with ce-* headers"
-        ) from None
-    if content_type.startswith("application/cloudevents-batch+json"):
-        if not isinstance(parsed, list) or not all(isinstance(e, dict) for e in parsed):
-            raise InvalidInput("body: a batch is a JSON array of events")
-        return cast(list[JSONObject], parsed)
-    if not isinstance(parsed, dict):
-        raise InvalidInput("body: a CloudEvent is a JSON object")
-    return [parsed]
-
-
-def _binary_event(request: Request, body: bytes, content_type: str) -> JSONObject:
-    event: JSONObject = {}
-    for name, value in request.headers.items():
-        if name.startswith("ce-") and len(name) > 3:
-            event[name[3:]] = value
-    if content_type:
-        event["datacontenttype"] = content_type
-    if body:
-        mime = content_type.split(";")[0].strip().lower()
-        if not mime or mime == "application/json" or mime.endswith("+json"):
-            try:
-                event["data"] = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                raise InvalidInput(f"body: the data is not valid JSON ({content_type})") from None
-        else:
-            event["data_base64"] = base64.b64encode(body).decode()
-    return event

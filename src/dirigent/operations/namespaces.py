@@ -1,4 +1,4 @@
-"""Namespace operations: create, list, get, delete; names; events sent to a namespace.
+"""Namespace operations: create, list, get, delete; names.
 
 Every API route and CLI command about namespaces calls one of these. Names follow the language's id
 rule (`^[a-z]([a-z0-9_-]*[a-z0-9])?$`, at most 64 characters); a name that breaks it is refused with
@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from dirigent.errors import Conflict, InvalidInput, NotFound
 from dirigent.spec.fields import VARIABLE_KEY_PATTERN, WORKFLOW_ID_PATTERN
 from dirigent.store.records import Namespace
-from dirigent.types import JSONObject
 
 if TYPE_CHECKING:
     from dirigent.operations.server import Server
@@ -74,10 +74,17 @@ async def ensure_namespace(server: Server, name: str) -> Namespace:
 
 
 async def list_namespaces(
-    server: Server, offset: int = 0, limit: int = 1000
+    server: Server, offset: int = 0, limit: int = 1000, only: Collection[str] | None = None
 ) -> tuple[list[Namespace], int]:
-    """A page of the namespaces, by name, and how many there are."""
-    found = await server.store.list_namespaces()
+    """A page of the namespaces, by name, and how many there are; with `only`, of those among them.
+
+    Names that break the name rule are the server's own (API tokens keep theirs in `_dirigent`) and
+    are never listed."""
+    found = [
+        n
+        for n in await server.store.list_namespaces()
+        if _NAME.match(n.name) and (only is None or n.name in only)
+    ]
     return found[offset : offset + limit], len(found)
 
 
@@ -116,32 +123,3 @@ async def cancel_pending(server: Server, namespace: str, workflow: str | None = 
         waits = [server.runtime.wait(i) for i in ids]
         with contextlib.suppress(TimeoutError, NotFound):
             await asyncio.wait_for(asyncio.gather(*waits), CANCEL_WAIT_SECONDS)
-
-
-#: CloudEvents attributes every event must carry (spec 1.0 and 0.3).
-_REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
-
-
-async def send_events(server: Server, namespace: str, events: list[JSONObject]) -> None:
-    """Send CloudEvents (in their structured JSON form) to a namespace; all are checked before any
-    is sent.
-
-    InvalidInput when a required attribute is missing or not a string, or the spec version is not
-    1.0 or 0.3.
-    """
-    await get_namespace(server, namespace)
-    for event in events:
-        _check_event(event)
-    for event in events:
-        await server.events.emit(namespace, event)
-
-
-def _check_event(event: JSONObject) -> None:
-    for attribute in _REQUIRED_ATTRIBUTES:
-        value = event.get(attribute)
-        if not isinstance(value, str) or not value:
-            raise InvalidInput(f"{attribute}: a CloudEvent needs a non-empty string '{attribute}'")
-    if event["specversion"] not in ("1.0", "0.3"):
-        raise InvalidInput(
-            f"specversion: '{event['specversion']}' is not supported (use 1.0 or 0.3)"
-        )
