@@ -1,4 +1,4 @@
-"""Timing helpers shared by the benchmark scripts (imported from the scripts' own folder)."""
+"""Timing helpers shared by the benchmarks (`python -m bench`, and the scripts run from this folder)."""
 
 from __future__ import annotations
 
@@ -25,5 +25,10 @@ def measure(call: Callable[[], object], runs: int, *, unit: float = 1e3) -> tupl
 
 
 def p50_p99(samples: list[float]) -> tuple[float, float]:
-    cuts = statistics.quantiles(samples, n=100)
+    """The 50th and 99th percentiles of `samples` (one sample: that sample twice)."""
+    if not samples:
+        raise ValueError("no samples: nothing was measured")
+    if len(samples) == 1:
+        return samples[0], samples[0]
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return cuts[49], cuts[98]
