@@ -116,7 +116,9 @@ EVENT = {
 def test_send_a_structured_event(client: httpx.Client, ns: str) -> None:
     answer = client.post(f"/api/namespaces/{ns}/event", json=EVENT)
     assert answer.status_code == 200
-    assert answer.json() == {}
+    (receipt,) = answer.json()["events"]
+    assert receipt["id"] == EVENT["id"]
+    assert receipt["duplicate"] is False
 
 
 def test_send_a_batch_of_events(client: httpx.Client, ns: str) -> None:

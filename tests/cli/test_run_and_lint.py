@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from tests.fixtures.functions.runner import free_port
+from tests.functions.pods import needs_namespaces
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRIGENT = [sys.executable, "-m", "dirigent"]
@@ -163,10 +164,32 @@ def test_run_with_a_real_function_and_its_logs(tmp_path: Path) -> None:
         greeter.wait()
 
 
+@needs_namespaces
+def test_run_with_an_image_mapped_to_a_local_pod() -> None:
+    greeter = f"{sys.executable} -u tests/fixtures/functions/greeter.py"
+    ok = dirigent(
+        "run",
+        "examples/greeting/greeting.yaml",
+        "--function",
+        f"direktiv/greeter={greeter}",
+        "--input",
+        '{"name": "Pod"}',
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == {"greeting": "Hello, Pod!"}
+
+
+def test_bad_function_mapping_is_a_clear_error() -> None:
+    bad = dirigent("run", "examples/hello/hello.yaml", "--function", "no-equals-sign")
+    assert bad.returncode == 1
+    assert "--function wants IMAGE=DIR-OR-COMMAND, got 'no-equals-sign'" in bad.stderr
+
+
 def test_unmapped_function_crashes_with_a_hint() -> None:
     result = dirigent("run", "examples/greeting/greeting.yaml", "--input", '{"name": "Ada"}')
     assert result.returncode == 1
-    assert "give one with --service greeter=http://host:port" in result.stderr
+    assert "run it with --function direktiv/greeter:v1=DIR-OR-COMMAND" in result.stderr
+    assert "reach it at a URL with --service ID=URL" in result.stderr
 
 
 def _wait_listening(port: int) -> None:

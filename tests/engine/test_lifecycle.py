@@ -151,15 +151,18 @@ async def test_subflow_failure_is_catchable_in_parent() -> None:
 async def test_subflow_crash_reaches_parent_as_catchable() -> None:
     crashing_child = """
 id: child
+functions:
+  - id: nowhere
+    image: nowhere/to-be-found
 states:
-  - id: wait
-    type: consumeEvent
-    event:
-      type: never
+  - id: call
+    type: action
+    action:
+      function: nowhere
 """
     async with open_harness(PARENT, crashing_child) as h:
         instance = await h.run("parent", {"n": 1})
-        # The child crashed (waiting states need the server); the parent saw a failure it did not catch.
+        # The child crashed (its function has no address); the parent saw a failure it did not catch.
         assert instance.status is Status.FAILED
         assert instance.error is not None
         assert instance.error.code == "direktiv.internal.error"

@@ -13,11 +13,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
+from dirigent.api import events as event_routes
 from dirigent.api import execute, instances, metrics, namespaces, secrets, variables, workflows
+from dirigent.api import tokens as token_routes
 from dirigent.api.errors import install_error_handlers
-from dirigent.api.middleware import BearerAuth, BodyLimit, is_loopback
+from dirigent.api.middleware import BearerAuth, BodyLimit, token_required
 from dirigent.api.shapes import Health
+from dirigent.api.ui_views import router as ui_router
 from dirigent.operations.server import Server
+from dirigent.operations.tokens import TokenChecker
+from dirigent.ui import WebUi
 
 #: The largest request body the API accepts (workflow YAML, inputs, variables): 16 MiB.
 MAX_BODY = 16 * 1024 * 1024
@@ -35,9 +40,10 @@ def create_app(
 ) -> FastAPI:
     """The API for `server`.
 
-    Authentication: when the server listens on an address other than loopback, every route but
-    `/api/healthz` and the API docs needs `Authorization: Bearer <token>` with one of `tokens`
-    (default: the configuration's `api_tokens`). On loopback, no token is asked for.
+    Authentication: when the server listens on an address other than loopback (or `require_token`
+    is set), every route but `/api/healthz` and the API docs needs `Authorization: Bearer <token>`
+    with a token made by `dirigent token create` or one of `tokens` (default: the configuration's
+    `api_tokens`). On loopback, no token is asked for.
     """
     app = FastAPI(
         title="Dirigent",
@@ -56,13 +62,29 @@ def create_app(
         """Liveness: 200 while the server runs."""
         return Health()
 
-    for module in (namespaces, secrets, variables, workflows, execute, instances, metrics):
+    for module in (
+        namespaces,
+        secrets,
+        variables,
+        workflows,
+        execute,
+        instances,
+        metrics,
+        token_routes,
+        event_routes,
+    ):
         app.include_router(module.router)
+    app.include_router(ui_router)
 
-    if not is_loopback(server.config.host):
-        app.add_middleware(
-            BearerAuth,
-            tokens=list(tokens) if tokens is not None else list(server.config.api_tokens),
+    if token_required(server.config):
+        checker = TokenChecker(
+            server.store,
+            clock=server.runtime.clock,
+            configured=tokens if tokens is not None else server.config.api_tokens,
+            cache_seconds=server.config.token_cache_seconds,
         )
+        app.add_middleware(BearerAuth, tokens=checker)
     app.add_middleware(BodyLimit, limit=max_body)
+    # Outermost: the web UI's files are served without a token (they hold no data).
+    app.add_middleware(WebUi)
     return app

@@ -8,7 +8,7 @@ full instance id `<namespace>/<workflow>/<random>`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -41,13 +41,23 @@ _STREAMED: dict[int | str, dict[str, Any]] = {
 }
 
 
+StatusFilter = Annotated[
+    Literal["pending", "complete", "failed", "crashed", "cancelled"] | None,
+    Query(description="Only instances with this status (new)"),
+]
+
+
 @route(router, "GET", "/{namespace}")
 async def list_instances(
-    server: ServerDep, namespace: str, offset: Offset = 0, limit: Limit = 0
+    server: ServerDep,
+    namespace: str,
+    offset: Offset = 0,
+    limit: Limit = 0,
+    status: StatusFilter = None,
 ) -> InstanceList:
-    """The namespace's instances, newest first."""
+    """The namespace's instances (with `status`, only those), newest first."""
     limit = page_limit(limit, 100)
-    found, total = await ops.list_instances(server, namespace, None, offset, limit)
+    found, total = await ops.list_instances(server, namespace, None, offset, limit, status)
     return InstanceList(
         workflowInstances=[InstanceBrief.of(s) for s in found],
         offset=offset,

@@ -210,9 +210,13 @@ class WorkflowDetail(Shape):
     description: str
     workflow: str = Field(description="The YAML, base64-encoded")
     logToEvents: str
+    nextRuns: list[Timestamp] = Field(
+        default_factory=list,
+        description="A scheduled workflow's next start times while it is active (else empty)",
+    )
 
     @classmethod
-    def of(cls, record: WorkflowRecord) -> WorkflowDetail:
+    def of(cls, record: WorkflowRecord, next_runs: Sequence[datetime] = ()) -> WorkflowDetail:
         return cls(
             name=record.id,
             id=record.id,
@@ -223,6 +227,7 @@ class WorkflowDetail(Shape):
             description=record.description,
             workflow=b64(record.source),
             logToEvents=record.log_to_events,
+            nextRuns=[Timestamp.of(t) for t in next_runs],
         )
 
 

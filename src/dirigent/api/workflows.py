@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from dirigent.api.deps import ERRORS, Limit, Offset, ServerDep, page_limit, route
+from dirigent.api.instances import StatusFilter
 from dirigent.api.shapes import (
     InstanceBrief,
     InstanceList,
@@ -22,6 +23,7 @@ from dirigent.api.shapes import (
 from dirigent.errors import InvalidInput
 from dirigent.operations import instances as instance_ops
 from dirigent.operations import workflows as ops
+from dirigent.operations.schedules import next_runs
 
 router = APIRouter(prefix="/api/namespaces/{namespace}/workflows", tags=["workflows"])
 
@@ -67,8 +69,10 @@ async def push_workflow(server: ServerDep, namespace: str, request: Request) -> 
 
 @route(router, "GET", "/{workflow}")
 async def get_workflow(server: ServerDep, namespace: str, workflow: str) -> WorkflowDetail:
-    """The workflow with its YAML (base64) as of the latest revision."""
-    return WorkflowDetail.of(await ops.get_workflow(server, namespace, workflow))
+    """The workflow with its YAML (base64) as of the latest revision, and for a scheduled workflow
+    its next start times."""
+    record = await ops.get_workflow(server, namespace, workflow)
+    return WorkflowDetail.of(record, await next_runs(server.store, namespace, workflow))
 
 
 @route(router, "PUT", "/{workflow}", openapi_extra=_YAML_BODY)
@@ -136,11 +140,18 @@ async def download_workflow(server: ServerDep, namespace: str, workflow: str) ->
 
 @route(router, "GET", "/{workflow}/instances/")
 async def list_workflow_instances(
-    server: ServerDep, namespace: str, workflow: str, offset: Offset = 0, limit: Limit = 0
+    server: ServerDep,
+    namespace: str,
+    workflow: str,
+    offset: Offset = 0,
+    limit: Limit = 0,
+    status: StatusFilter = None,
 ) -> InstanceList:
-    """The workflow's instances, newest first."""
+    """The workflow's instances (with `status`, only those), newest first."""
     limit = page_limit(limit, 100)
-    found, total = await instance_ops.list_instances(server, namespace, workflow, offset, limit)
+    found, total = await instance_ops.list_instances(
+        server, namespace, workflow, offset, limit, status
+    )
     return InstanceList(
         workflowInstances=[InstanceBrief.of(s) for s in found],
         offset=offset,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -14,9 +15,18 @@ from dirigent.cli.lint import EXIT_DEFINITION
 from dirigent.cli.render import print_log, print_problems
 from dirigent.engine import Instance, Status
 from dirigent.errors import DirigentError, WorkflowError
+from dirigent.functions.pods.userns import restart_in_user_namespace
+from dirigent.functions.runtimes import (
+    DEFAULT_MAX_FUNCTION_SECONDS,
+    RUNTIMES,
+    FunctionSettings,
+    RuntimeName,
+)
+from dirigent.functions.runtimes.programs import parse_mapping
 from dirigent.operations.local import LOCAL_NAMESPACE, open_local_engine
 from dirigent.operations.sources import WorkflowFiles
 from dirigent.spec import DefinitionError, load_workflow_file
+from dirigent.spec.limits import long_call_warnings
 from dirigent.store.records import InstanceRef, Scope, Variable, VariableRef
 
 EXIT_FAILED = 1
@@ -63,6 +73,13 @@ def run_command(
     sidecar_port: Annotated[
         int, typer.Option(help="Port of the function sidecar (/log, /var) on 127.0.0.1.")
     ] = 8889,
+    function: Annotated[
+        list[str],
+        typer.Option(help="IMAGE=DIR-OR-COMMAND: run IMAGE as a local process in its own pod."),
+    ] = [],  # noqa: B006 - typer reads the default
+    runtime: Annotated[
+        str, typer.Option(help="Where function pods run: process or docker.")
+    ] = "process",
 ) -> None:
     """Run a workflow locally: print its output as JSON, its log on stderr.
 
@@ -75,21 +92,22 @@ def run_command(
         print_problems(error.problems)
         raise typer.Exit(EXIT_DEFINITION) from None
     print_problems(definition.warnings)
+    print_problems(long_call_warnings(definition, timedelta(seconds=DEFAULT_MAX_FUNCTION_SECONDS)))
     files = WorkflowFiles(LOCAL_NAMESPACE)
     files.add(definition)
     files.add_directory(workflow.parent, skip=[workflow])
     variables = _variables(var)
+    if runtime == "process":
+        restart_in_user_namespace()
     try:
+        settings = FunctionSettings(
+            runtime=_runtime(runtime),
+            functions=parse_mapping(function),
+            services=_pairs(service, "--service"),
+            sidecar_port=sidecar_port,
+        )
         instance = asyncio.run(
-            _run(
-                files,
-                definition.workflow.id,
-                _read_input(input),
-                variables,
-                service,
-                secret,
-                sidecar_port,
-            )
+            _run(files, definition.workflow.id, _read_input(input), variables, settings, secret)
         )
     except DirigentError as error:
         typer.echo(f"error: {error.message}", err=True)
@@ -103,6 +121,13 @@ def run_command(
         detail = f"{failure.code}: {failure.message}" if failure else ""
         typer.echo(f"error: {instance.status.value} {detail}", err=True)
         raise typer.Exit(EXIT_FAILED)
+
+
+def _runtime(name: str) -> RuntimeName:
+    for known in RUNTIMES:
+        if name == known:
+            return known
+    raise typer.BadParameter(f"choose one of {', '.join(RUNTIMES)}", param_hint="--runtime")
 
 
 def _variables(values: list[str]) -> list[tuple[Scope, str, bytes]]:
@@ -128,15 +153,11 @@ async def _run(
     workflow: str,
     raw_input: bytes,
     variables: list[tuple[Scope, str, bytes]],
-    services: list[str],
+    functions: FunctionSettings,
     secrets: list[str],
-    sidecar_port: int,
 ) -> Instance:
     async with open_local_engine(
-        workflows=files,
-        services=_pairs(services, "--service"),
-        secrets=_pairs(secrets, "--secret"),
-        sidecar_port=sidecar_port,
+        workflows=files, functions=functions, secrets=_pairs(secrets, "--secret")
     ) as engine:
         engine.store.add_log_listener(print_log)
         instance_id = f"{LOCAL_NAMESPACE}/{workflow}/run"

@@ -8,9 +8,11 @@ leases are given up, the store is closed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import socket
 import sys
+import tomllib
 from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dirigent.errors import Conflict, DirigentError, InvalidInput, Unavailable
+from dirigent.functions.pods.userns import restart_in_user_namespace
+from dirigent.functions.runtimes.programs import parse_mapping
 from dirigent.operations.config import ServerConfig, load_config
 from dirigent.operations.namespaces import ensure_namespace
 from dirigent.operations.workflows import push_workflow
@@ -47,7 +51,15 @@ def server_command(
             "--host",
             "--listen",
             help="Address to listen on (default 127.0.0.1). Any other than loopback needs API "
-            "tokens (api_tokens in the config file, or DIRIGENT_API_TOKENS).",
+            "tokens (dirigent token create, or api_tokens in the config file).",
+        ),
+    ] = None,
+    require_token: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-token/--no-require-token",
+            help="Ask for an API token on loopback too (off loopback it is always asked for).",
+            show_default=False,
         ),
     ] = None,
     port: Annotated[
@@ -71,6 +83,14 @@ def server_command(
         int | None,
         typer.Option(help="Port of the function sidecar on 127.0.0.1 (default 8889; 0: any)."),
     ] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option(help="Where function pods run: process (default) or docker."),
+    ] = None,
+    function: Annotated[
+        list[str],
+        typer.Option(help="IMAGE=DIR-OR-COMMAND: run IMAGE as a local process (process runtime)."),
+    ] = [],  # noqa: B006 - typer reads the default
 ) -> None:
     """Start the Dirigent server: the REST API (and its docs at /api/docs), the engine, and the
     function sidecar, on an SQLite file in the data directory unless told otherwise."""
@@ -83,14 +103,23 @@ def server_command(
             port=port,
             with_examples=with_examples,
             sidecar_port=sidecar_port,
+            require_token=require_token,
+            runtime=runtime,
         )
-        settings = replace(settings, services={**settings.services, **_pairs(service)})
+        settings = replace(
+            settings,
+            services={**settings.services, **_pairs(service)},
+            functions={**settings.functions, **parse_mapping(function)},
+        )
+        if settings.with_examples:
+            # The examples' own functions run from their folders, unless configured otherwise.
+            examples = example_functions(_examples_dir())
+            settings = replace(settings, functions={**examples, **settings.functions})
+        if settings.runtime == "process":
+            restart_in_user_namespace()
         tokens = _tokens(settings)
-        if not _is_loopback(settings.host) and not tokens:
-            raise InvalidInput(
-                f"listening on {settings.host} needs API tokens: set api_tokens in the config "
-                "file or DIRIGENT_API_TOKENS (clients send Authorization: Bearer <token>)"
-            )
+        if not tokens and _token_required(settings):
+            _run(_check_stored_tokens(settings))
         _run(_serve(settings, tokens))
     except DirigentError as error:
         typer.echo(f"error: {error.message}", err=True)
@@ -112,10 +141,30 @@ def _tokens(settings: ServerConfig) -> list[str]:
     return list(settings.api_tokens)
 
 
-def _is_loopback(host: str) -> bool:
-    from dirigent.api.middleware import is_loopback
+def _token_required(settings: ServerConfig) -> bool:
+    from dirigent.api.middleware import token_required
 
-    return is_loopback(host)
+    return token_required(settings)
+
+
+async def _check_stored_tokens(settings: ServerConfig) -> None:
+    """Refuse to start when the API asks for tokens, none is configured and none is stored."""
+    from dirigent.api.middleware import is_loopback
+    from dirigent.operations.tokens import has_tokens
+    from dirigent.store import open_store
+
+    store = await open_store(settings.database_url)
+    try:
+        stored = await has_tokens(store)
+    finally:
+        await store.aclose()
+    if not stored:
+        where = settings.host + (" with require_token" if is_loopback(settings.host) else "")
+        raise InvalidInput(
+            f"listening on {where} needs API tokens: make one with `dirigent token create NAME` "
+            "(with the same --data-dir/--database), or set api_tokens in the config file or "
+            "DIRIGENT_API_TOKENS (clients send Authorization: Bearer <token>)"
+        )
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
@@ -144,6 +193,9 @@ async def _serve(settings: ServerConfig, tokens: list[str]) -> None:
             else:
                 self.should_exit = True
 
+    # The server's own log (pods starting, stopping, their output): stderr, one line each.
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("dirigent").setLevel(logging.INFO)
     async with open_server(settings) as server:
         await ensure_namespace(server, DEFAULT_NAMESPACE)
         if settings.with_examples:
@@ -190,6 +242,17 @@ def _examples_dir() -> Path:
     if here.is_dir():
         return here
     return Path(__file__).resolve().parents[3] / "examples"
+
+
+def example_functions(directory: Path) -> dict[str, str]:
+    """The image → folder table of the examples (`examples/functions.toml`), folders made absolute."""
+    table = directory / "functions.toml"
+    if not table.is_file():
+        return {}
+    return {
+        image: str((directory / folder).resolve())
+        for image, folder in tomllib.loads(table.read_text()).items()
+    }
 
 
 async def push_examples(server: Server, directory: Path) -> list[str]:

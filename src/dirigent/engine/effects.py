@@ -85,10 +85,14 @@ class WriteVariables:
 
 @dataclass(frozen=True, slots=True)
 class Log:
-    """A line for the instance log, attributed to a state."""
+    """A line for the instance log, attributed to a state. `output` marks what a state's `log:`
+    field wrote (as opposed to the engine's own lines); those also become events under `logEvent`.
+    `data` is the instance data as JSON text where the line records it (a state's input, on entry)."""
 
     message: str
     state: str | None
+    output: bool = False
+    data: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,24 @@ class EmitEvent:
     """A CloudEvent (structured JSON form) for the instance's namespace."""
 
     event: JSONObject
+
+
+@dataclass(frozen=True, slots=True)
+class EventWait:
+    """One event a waiting state waits for: its `type` and globs on context attributes (evaluated
+    when the state was entered, keys lower case). `key` is `<visit>:<index>` of the state's entry."""
+
+    key: str
+    type: str
+    context: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class WaitForEvents:
+    """From now on, deliver EventReceived for each event that matches one of `waits`, instead of
+    what the instance waited for before; no waits: the instance waits for no event any more."""
+
+    waits: tuple[EventWait, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +142,7 @@ Effect = (
     | WriteVariables
     | Log
     | EmitEvent
+    | WaitForEvents
     | Entered
     | Finished
 )

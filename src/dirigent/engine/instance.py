@@ -101,6 +101,9 @@ class Instance:
     visit: int = 0  # counts state entries; timer and action ids carry it so stale ones are ignored
     branches: list[Branch] = field(default_factory=list)
     waiting_for_variables: bool = False
+    # While a waiting state (consumeEvent, eventXor, eventAnd) waits: the events that arrived so far,
+    # by the index of the definition they matched (eventAnd waits for all). None: waits for none.
+    received_events: dict[str, JSONObject] | None = None
     # Timers by id, with their due time. A fired id that is no longer here is stale and ignored.
     timers: dict[str, datetime] = field(default_factory=dict)
     # The error an `error` state recorded; the instance ends failed with it.
@@ -131,6 +134,7 @@ class Instance:
             "visit": self.visit,
             "branches": [b.to_json() for b in self.branches],
             "waiting_for_variables": self.waiting_for_variables,
+            "received_events": self.received_events,
             "timers": {k: v.isoformat() for k, v in self.timers.items()},
             "raised": self.raised.to_json() if self.raised else None,
             "error": self.error.to_json() if self.error else None,
@@ -157,6 +161,8 @@ class Instance:
             visit=value["visit"],
             branches=[Branch.from_json(b) for b in value["branches"]],
             waiting_for_variables=value["waiting_for_variables"],
+            # Records stored before waiting states existed have no such key.
+            received_events=value.get("received_events"),
             timers={k: datetime.fromisoformat(v) for k, v in value["timers"].items()},
             raised=WorkflowError.from_json(value["raised"]) if value["raised"] else None,
             error=WorkflowError.from_json(value["error"]) if value["error"] else None,

@@ -6,15 +6,19 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from dirigent.engine import effects as fx
 from dirigent.engine.instance import BranchStatus, Instance
 from dirigent.engine.limits import Limits
 from dirigent.engine.states import actions, basic, events, variables
+from dirigent.engine.states.events import WaitingState
 from dirigent.engine.step import Turn, pretty
 from dirigent.engine.triggers import (
     ActionFailed,
     ActionSucceeded,
     Cancel,
+    EventReceived,
     Start,
     TimerFired,
     Trigger,
@@ -30,6 +34,7 @@ from dirigent.spec.states import (
     ParallelState,
     State,
 )
+from dirigent.types import JSONObject
 
 __all__ = ["Limits", "advance", "resume"]
 
@@ -128,6 +133,10 @@ def _dispatch(turn: Turn, trigger: Trigger) -> None:
                 variables.on_variables(turn, getter, values)
         case Cancel(error):
             turn.end(error)
+        case EventReceived():
+            waiting = turn.state if instance.received_events is not None else None
+            if isinstance(waiting, WaitingState):
+                events.on_event(turn, waiting, trigger)
 
 
 def _start(turn: Turn) -> None:
@@ -181,6 +190,8 @@ def _on_timer(turn: Turn, timer_id: str) -> None:
         actions.on_retry_timer(turn, state, int(name.removeprefix("retry:")))
     elif name == "delay" and isinstance(state, DelayState):
         basic.on_delay_timer(turn, state)
+    elif name == "deadline" and isinstance(state, WaitingState):
+        events.on_deadline(turn, state)
 
 
 def _run(turn: Turn) -> None:
@@ -197,16 +208,23 @@ def _run(turn: Turn) -> None:
         _enter(turn, turn.definition.states[turn.next_state])
 
 
+def _kept(turn: Turn, data: JSONObject) -> str | None:
+    """`data` as JSON for the log, so that each state's input can be shown later; None when it is
+    larger than the limit (the log must not grow by megabytes per state)."""
+    text = orjson.dumps(data)
+    return text.decode() if len(text) <= turn.limits.logged_input_bytes else None
+
+
 def _enter(turn: Turn, state: State) -> None:
     instance = turn.instance
     instance.state = state.id
     instance.visit += 1
     turn.next_state = None
     turn.emit(fx.Entered(state.id))
-    turn.log(f"entering state '{state.id}' ({state.type})")
+    turn.log(f"entering state '{state.id}' ({state.type})", data=_kept(turn, instance.data))
     try:
         if state.log is not None:
-            turn.log(pretty(state.log.evaluate(instance.data)))
+            turn.log(pretty(state.log.evaluate(instance.data)), output=True)
         _ENTER[state.type](turn, state)
     except WorkflowError as error:
         turn.fail_state(error)

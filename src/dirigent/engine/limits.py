@@ -17,5 +17,7 @@ class Limits:
     #: Kill after `interrupt` + this grace unless the workflow sets `timeouts.kill`.
     kill_grace: timedelta = timedelta(minutes=5)
     retry_delay: timedelta = timedelta(seconds=5)
+    #: The largest state input kept in the log line of the state's entry (for the UI); 0: none.
+    logged_input_bytes: int = 64 * 1024
     #: States entered in one go without waiting for anything before the engine yields to others.
     states_per_turn: int = 1000

@@ -56,8 +56,8 @@ class Turn:
     def emit(self, effect: fx.Effect) -> None:
         self.effects.append(effect)
 
-    def log(self, message: str) -> None:
-        self.emit(fx.Log(message, self.instance.state))
+    def log(self, message: str, *, output: bool = False, data: str | None = None) -> None:
+        self.emit(fx.Log(message, self.instance.state, output, data))
 
     def set_timer(self, timer_id: str, at: datetime) -> None:
         self.instance.timers[timer_id] = at
@@ -109,6 +109,9 @@ class Turn:
             self.clear_timer(timer_id)
         self.instance.branches = []
         self.instance.waiting_for_variables = False
+        if self.instance.received_events is not None:
+            self.instance.received_events = None
+            self.emit(fx.WaitForEvents(()))
 
     def cancel_branches(self, error: WorkflowError) -> None:
         for branch in self.instance.branches:

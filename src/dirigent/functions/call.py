@@ -8,7 +8,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 from multidict import CIMultiDictProxy
@@ -49,6 +49,23 @@ def format_deadline(deadline: datetime) -> str:
     return deadline.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class Channel(Protocol):
+    """A way into a pod other than plain TCP to the call's URL (see `dirigent.functions.pods`)."""
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """Where the POST and the cancel `DELETE` go."""
+        ...
+
+    def stopping(self) -> None:
+        """A call through this channel is being cancelled: send it no new calls for now."""
+        ...
+
+    def stopped(self, answered: bool) -> None:
+        """The cancelled call ended: it `answered` within the grace, or the pod must be replaced."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionCall:
     """One attempt of an action: what to send, where, until when, and on whose behalf.
@@ -63,6 +80,7 @@ class FunctionCall:
     owner: InstanceRef
     state: str
     files: tuple[FunctionFile, ...] = ()
+    channel: Channel | None = None
 
     def __post_init__(self) -> None:
         if self.deadline.utcoffset() is None:
@@ -71,13 +89,17 @@ class FunctionCall:
 
 @dataclass(slots=True)
 class _Flight:
-    """A call in progress; `stopped` resolves when it is cancelled or its deadline passes."""
+    """A call in progress; `error` is set when it is cancelled or its deadline passes.
+
+    `exchange` is the timeout scope around the POST while it runs: without a deadline until the
+    call is stopped, then the end of the cancel grace.
+    """
 
     call: FunctionCall
-    stopped: asyncio.Future[None]
     error: WorkflowError | None = None
     posting: bool = False
     telling: asyncio.Task[None] | None = None
+    exchange: asyncio.Timeout | None = None
 
 
 class FunctionCaller:
@@ -150,7 +172,7 @@ class FunctionCaller:
         if deadline_at <= loop.time():
             raise _deadline_error(call)
         # In flight from here, so that a cancel during the preparation is not lost.
-        flight = _Flight(call, loop.create_future())
+        flight = _Flight(call)
         self._flights[call.action_id] = flight
         tempdir: Path | None = None
         try:
@@ -208,30 +230,42 @@ class FunctionCaller:
     # The exchange
 
     async def _answer(self, flight: _Flight, tempdir: Path, deadline_at: float) -> _Answer:
-        """The function's answer, unless the call is stopped first: then its error is raised."""
-        loop = asyncio.get_running_loop()
-        exchange = asyncio.create_task(self._exchange(flight.call, tempdir))
-        flight.posting = True
+        """The function's answer, unless the call is stopped first: then its error is raised.
+
+        The exchange runs in this task (no task and no wait of its own per call); a stop does not
+        interrupt it but bounds it by the cancel grace (`_stop`), after which it is abandoned.
+        """
+        alarm = asyncio.get_running_loop().call_at(deadline_at, self._expire, flight)
+        answered = True
         try:
-            await asyncio.wait(
-                (exchange, flight.stopped),
-                timeout=max(0.0, deadline_at - loop.time()),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if flight.error is None and not exchange.done():
-                self._stop(flight, _deadline_error(flight.call))
+            try:
+                async with asyncio.timeout(None) as flight.exchange:
+                    flight.posting = True
+                    try:
+                        answer = await self._exchange(flight.call, tempdir)
+                    except WorkflowError:
+                        if flight.error is None:
+                            raise
+            except TimeoutError:
+                # Only the scope raises it (`_exchange` turns the client's errors into
+                # WorkflowError): the grace after a stop ran out.
+                if flight.error is None:
+                    raise
+                answered = False
+            finally:
+                flight.exchange = None
             if flight.error is not None:
-                await asyncio.wait((exchange,), timeout=self._cancel_grace)
+                channel = flight.call.channel
+                if channel is not None:
+                    channel.stopped(answered=answered)
                 raise flight.error
-            return exchange.result()
+            return answer
         finally:
-            pending = [t for t in (exchange, flight.telling) if t is not None and not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
-            if not exchange.cancelled():
-                exchange.exception()  # retrieved: an abandoned answer is not an unhandled error
+            alarm.cancel()
+            telling = flight.telling
+            if telling is not None and not telling.done():
+                telling.cancel()
+                await asyncio.wait((telling,))
 
     async def _exchange(self, call: FunctionCall, tempdir: Path) -> _Answer:
         headers = {
@@ -241,7 +275,8 @@ class FunctionCaller:
             "Content-Type": "application/json",
         }
         try:
-            async with self._session().post(
+            session = call.channel.session if call.channel is not None else self._session()
+            async with session.post(
                 call.url, data=call.input, headers=headers, allow_redirects=False
             ) as response:
                 code, message = error_headers(response.headers)
@@ -272,15 +307,25 @@ class FunctionCaller:
 
     def _stop(self, flight: _Flight, error: WorkflowError) -> None:
         flight.error = error
-        if not flight.stopped.done():
-            flight.stopped.set_result(None)
+        scope = flight.exchange
+        if scope is not None and scope.when() is None:  # the first stop while the POST runs
+            channel = flight.call.channel
+            if channel is not None:
+                channel.stopping()
+            scope.reschedule(asyncio.get_running_loop().time() + self._cancel_grace)
         if flight.posting and flight.telling is None:
             flight.telling = asyncio.create_task(self._tell(flight.call))
 
+    def _expire(self, flight: _Flight) -> None:
+        """The call's deadline passed while its POST runs."""
+        if flight.error is None:
+            self._stop(flight, _deadline_error(flight.call))
+
     async def _tell(self, call: FunctionCall) -> None:
         """Send `DELETE /` with the action id; failures are ignored (the grace ends the call)."""
+        session = call.channel.session if call.channel is not None else self._control_session()
         try:
-            async with self._control_session().delete(
+            async with session.delete(
                 call.url,
                 headers={ACTION_ID_HEADER: call.action_id},
                 allow_redirects=False,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -91,16 +92,27 @@ class Sidecar:
 
     # Lifecycle
 
+    async def serve(self, sock: socket.socket) -> web.BaseSite:
+        """Also serve on `sock` (a listening socket, e.g. `localhost:8889` inside a pod's network
+        namespace) until the returned site is stopped."""
+        if self._runner is None:
+            raise RuntimeError("the sidecar is closed")
+        site = web.SockSite(self._runner, sock)
+        await site.start()
+        return site
+
     async def _start(self, host: str, port: int) -> None:
         app = web.Application(client_max_size=self._max_body)
         app.router.add_route("*", "/log", self._log)
         app.router.add_route("*", "/var", self._var)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
+        self._runner = runner
         site = web.TCPSite(runner, host, port, reuse_address=True)
         try:
             await site.start()
         except OSError as exc:
+            self._runner = None
             await runner.cleanup()
             if exc.errno == errno.EADDRINUSE:
                 raise Unavailable(
@@ -108,8 +120,7 @@ class Sidecar:
                     "(another Dirigent?) or configure another sidecar port"
                 ) from exc
             raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        self._port = int(runner.addresses[0][1])  # only the host site exists yet
 
     async def _close(self) -> None:
         for action in self._actions.values():

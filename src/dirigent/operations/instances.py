@@ -166,14 +166,16 @@ async def list_instances(
     workflow: str | None = None,
     offset: int = 0,
     limit: int = 100,
+    status: str | None = None,
 ) -> tuple[list[InstanceSummary], int]:
-    """A page of instances, newest first, and how many there are."""
+    """A page of instances (only those with `status`, if given), newest first, and how many
+    there are."""
     if workflow is None:
         await get_namespace(server, namespace)
     else:
         await get_workflow(server, namespace, workflow)
     return await server.store.list_instances(
-        namespace, workflow=workflow, offset=offset, limit=limit
+        namespace, workflow=workflow, status=status, offset=offset, limit=limit
     )
 
 

@@ -1,4 +1,4 @@
-"""The embedded engine: one process, a store (in memory by default), functions reached at URLs.
+"""The embedded engine: one process, a store (in memory by default), functions at URLs or in local pods.
 
 `dirigent run`, `dirigent.testing` and the benchmarks use it; the server composes the same runtime with
 its API in `operations/server.py`.
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Generic, TypeVar
 
 from dirigent.engine import Instance, Limits
-from dirigent.functions import FunctionCaller, open_sidecar
+from dirigent.functions.runtimes import FunctionSettings, open_functions
 from dirigent.operations.clock import Clock
+from dirigent.operations.events import EventIntake
 from dirigent.operations.runtime import Runtime
-from dirigent.operations.sources import EventLog, SecretMap, ServiceMap, WorkflowFiles
+from dirigent.operations.sources import EventLog, SecretMap, WorkflowFiles
 from dirigent.store.base import Store
 from dirigent.store.memory import MemoryStore
 from dirigent.types import JSON
@@ -49,6 +51,7 @@ async def open_local_engine(
     *,
     workflows: WorkflowFiles | None = None,
     services: Mapping[str, str] | None = None,
+    functions: FunctionSettings | None = None,
     secrets: Mapping[str, str] | None = None,
     store: MemoryStore | None = None,
     clock: Clock | None = None,
@@ -61,6 +64,7 @@ async def open_local_engine(
         store or MemoryStore(),
         workflows=workflows,
         services=services,
+        functions=functions,
         secrets=secrets,
         clock=clock,
         limits=limits,
@@ -76,29 +80,38 @@ async def open_engine(
     *,
     workflows: WorkflowFiles | None = None,
     services: Mapping[str, str] | None = None,
+    functions: FunctionSettings | None = None,
     secrets: Mapping[str, str] | None = None,
     clock: Clock | None = None,
     limits: Limits = Limits(),  # noqa: B008 - immutable
     sidecar_port: int = 8889,
     cancel_grace: float = 10.0,
 ) -> AsyncIterator[LocalEngine[S]]:
-    """An embedded engine on any store (the caller opens and closes it)."""
+    """An embedded engine on any store (the caller opens and closes it).
+
+    Functions run as `functions` says; without it, at the URLs of `services` (a shortcut, with
+    `sidecar_port` and `cancel_grace`, for tests and benchmarks whose functions run elsewhere).
+    """
     workflows = workflows or WorkflowFiles(LOCAL_NAMESPACE)
-    events = EventLog()
-    async with open_sidecar(store, port=sidecar_port) as sidecar:
-        caller = FunctionCaller(store, sidecar=sidecar, cancel_grace=cancel_grace)
-        runtime = Runtime(
+    # Events reach waiting instances; nothing registers listeners, so none start a workflow here.
+    intake = EventIntake(store, clock=clock)
+    events = EventLog(intake)
+    if await store.get_namespace(LOCAL_NAMESPACE) is None:
+        await store.create_namespace(LOCAL_NAMESPACE, intake.clock.now())
+    settings = functions or FunctionSettings(
+        services=dict(services or {}), sidecar_port=sidecar_port, cancel_grace=cancel_grace
+    )
+    async with open_functions(store, settings) as host:
+        engine_runtime = Runtime(
             store=store,
             workflows=workflows,
-            caller=caller,
-            resolver=ServiceMap(services or {}),
+            functions=host.functions,
             secrets=SecretMap(secrets or {}),
             events=events,
             clock=clock,
-            limits=limits,
+            limits=replace(
+                limits, max_function_time=timedelta(seconds=settings.max_function_seconds)
+            ),
         )
-        try:
-            async with runtime:
-                yield LocalEngine(runtime, store, workflows, events, sidecar.port)
-        finally:
-            await caller.aclose()
+        async with engine_runtime:
+            yield LocalEngine(engine_runtime, store, workflows, events, host.sidecar.port)

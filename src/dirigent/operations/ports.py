@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dirigent.spec import WorkflowDefinition
-from dirigent.spec.functions import FunctionDefinition
 from dirigent.types import JSONObject
 
 
@@ -17,6 +16,8 @@ class WorkflowRevision:
     definition: WorkflowDefinition
     revision: int = 0
     active: bool = True
+    #: The workflow's `logEvent` setting: `log:` output also goes out as events of this logger.
+    log_to_events: str = ""
 
 
 class WorkflowSource(Protocol):
@@ -29,12 +30,6 @@ class WorkflowSource(Protocol):
 
 class SecretSource(Protocol):
     async def get_secret(self, namespace: str, name: str) -> str | None: ...
-
-
-class FunctionResolver(Protocol):
-    def url_for(self, namespace: str, function: FunctionDefinition) -> str:
-        """The URL that reaches `function`; raises WorkflowError when it cannot be reached."""
-        ...
 
 
 class EventSink(Protocol):

@@ -41,23 +41,27 @@ from dirigent.engine import effects as fx
 from dirigent.engine.inputs import action_input, instance_data
 from dirigent.engine.instance import ParentLink
 from dirigent.engine.triggers import trigger_from_json, trigger_to_json
-from dirigent.errors import Code, LeaseLost, NotFound, WorkflowError
-from dirigent.functions import FunctionCall, FunctionCaller
+from dirigent.errors import Code, InvalidInput, LeaseLost, NotFound, WorkflowError
+from dirigent.events.logs import instance_log_event
+from dirigent.functions import FunctionCall
+from dirigent.functions.dispatch import CallSite, Functions
 from dirigent.operations.clock import Clock, RealClock, TimerHandle
 from dirigent.operations.metrics import Metrics
-from dirigent.operations.ports import EventSink, FunctionResolver, SecretSource, WorkflowSource
+from dirigent.operations.ports import EventSink, SecretSource, WorkflowSource
 from dirigent.spec import WorkflowDefinition
 from dirigent.store.base import Claim, Commit, Store
 from dirigent.store.records import (
+    EventWait,
     InboxItem,
     InstanceRef,
     LogEntry,
+    NewInstance,
     Scope,
     StoredInstance,
     Variable,
     VariableRef,
 )
-from dirigent.types import JSON
+from dirigent.types import JSON, JSONObject
 
 _START = "start"
 _CANCEL = "cancel"
@@ -98,8 +102,7 @@ class Runtime:
         *,
         store: Store,
         workflows: WorkflowSource,
-        caller: FunctionCaller,
-        resolver: FunctionResolver,
+        functions: Functions,
         secrets: SecretSource,
         events: EventSink,
         clock: Clock | None = None,
@@ -112,8 +115,7 @@ class Runtime:
     ) -> None:
         self.store = store
         self.workflows = workflows
-        self.caller = caller
-        self.resolver = resolver
+        self.functions = functions
         self.secrets = secrets
         self.events = events
         self.clock: Clock = clock or RealClock()
@@ -228,23 +230,19 @@ class Runtime:
             raise WorkflowError(
                 Code.MUTEX, f"workflow '{workflow}' is singular and an instance of it is running"
             )
-        data = instance_data(raw_input)
-        now = self.clock.now()
-        instance = Instance(
-            id=instance_id or f"{namespace}/{workflow}/{secrets_token()}",
-            namespace=namespace,
-            workflow=workflow,
-            revision=found.revision,
-            input=data,
-            data=dict(data),
-            created_at=now,
+        instance = new_instance(
+            namespace,
+            workflow,
+            found.revision,
+            instance_data(raw_input),
+            self.clock.now(),
+            invoked_by=invoked_by,
+            instance_id=instance_id,
             depth=depth,
             parent=parent,
-            invoked_by=invoked_by,
         )
-        await self.store.create_instance(
-            _stored(instance), (_item(instance.id, _START, Start(), now),)
-        )
+        created = to_create(instance)
+        await self.store.create_instance(created.instance, created.inbox)
         self.metrics.instance_started(namespace, workflow)
         self._wake()
         return instance
@@ -292,6 +290,11 @@ class Runtime:
     def _wake(self) -> None:
         self._wakeup.set()
 
+    def notify(self) -> None:
+        """Work was put into the store for this runtime (an event's delivery, a scheduled start):
+        claim it now rather than at the next poll."""
+        self._wake()
+
     def _alarm_at(self, when: datetime) -> None:
         """Make the claim loop look again at `when` (a timer of an instance falls due then)."""
         if self._alarm is not None:
@@ -313,6 +316,9 @@ class Runtime:
             for claim in claims:
                 await self._take(claim)
             if len(claims) == batch:
+                # Let the actors run first: on a store that answers without awaiting (memory),
+                # this loop would otherwise claim the same busy instances forever.
+                await asyncio.sleep(0)
                 continue
             due = await self.store.next_due(self.owner, now)
             if due is not None and due > now:
@@ -335,6 +341,7 @@ class Runtime:
 
     async def _take(self, claim: Claim) -> None:
         actor = self._actors.get(claim.instance.id)
+        fresh = actor is None
         if actor is None:
             instance = Instance.from_json(orjson.loads(claim.instance.record))
             found = await self.workflows.get_workflow(
@@ -351,6 +358,12 @@ class Runtime:
             if item.key not in actor.queued:
                 actor.queued.add(item.key)
                 actor.queue.put_nowait((_decode(item.trigger), item.key))
+        if fresh and not actor.waits_in_memory:
+            # Nothing to do here: the claim raced a commit that consumed the items it saw (on
+            # PostgreSQL the claim's row lock makes that commit wait, then the claim finds no item
+            # due), or an orphan waits only for time. A step that changes nothing gives the lease
+            # back and ends the actor, which would otherwise hold the instance until its next timer.
+            actor.queue.put_nowait((TimerFired(_WAKE), None))
 
     def _spawn(self, instance: Instance, definition: WorkflowDefinition, record: bytes) -> _Actor:
         actor = _Actor(instance, definition, record)
@@ -412,11 +425,24 @@ class Runtime:
         variables: list[tuple[VariableRef, Variable | None]] = []
         logs: list[LogEntry] = []
         later: list[fx.Effect] = []
+        waits: tuple[EventWait, ...] | None = None
+        events: list[JSONObject] = []
+        outputs: list[fx.Log] = []
         now = self.clock.now()
         for effect in effects:
             match effect:
-                case fx.Log(message, state):
-                    logs.append(LogEntry(instance.id, now, message, state=state))
+                case fx.Log(message, state, output, logged):
+                    extra = {"input": logged} if logged is not None else {}
+                    logs.append(LogEntry(instance.id, now, message, state=state, extra=extra))
+                    if output:
+                        outputs.append(effect)
+                case fx.WaitForEvents(wanted):
+                    waits = tuple(
+                        EventWait(instance.id, w.key, instance.namespace, w.type, w.context)
+                        for w in wanted
+                    )
+                case fx.EmitEvent(event):
+                    events.append(event)
                 case fx.SetTimer(timer_id, at):
                     inbox.append(_item(instance.id, timer_id, TimerFired(timer_id), at))
                 case fx.ClearTimer(timer_id):
@@ -446,6 +472,10 @@ class Runtime:
                     inbox.append(_notify_parent(instance, instance.parent, now))
                 case _:
                     later.append(effect)
+        if outputs:
+            events += await self._log_events(instance, outputs, now)
+        if events:
+            logs += await self._emit(instance, events, now)
         in_memory = any(
             isinstance(e, fx.ReadVariables) or (isinstance(e, fx.CallFunction) and not e.detached)
             for e in later
@@ -458,8 +488,47 @@ class Runtime:
             variables=tuple(variables),
             logs=tuple(logs),
             release=instance.done or not (in_memory or actor.waits_in_memory),
+            waits=waits,
         )
         return commit, later
+
+    async def _emit(
+        self, instance: Instance, events: list[JSONObject], now: datetime
+    ) -> list[LogEntry]:
+        """Send the step's events to the namespace before its commit: if the commit is lost, the
+        step runs again and sends them again under the same ids, which the intake drops. An event
+        the intake refuses (a bad attribute) is told in the instance log instead."""
+        refused = []
+        for event in events:
+            try:
+                await self.events.emit(instance.namespace, event)
+            except (InvalidInput, NotFound) as error:
+                message = f"event '{event.get('type')}' was not sent: {error.message}"
+                refused.append(LogEntry(instance.id, now, message, state=instance.state))
+        self._wake()  # it may have woken or started an instance here
+        return refused
+
+    async def _log_events(
+        self, instance: Instance, outputs: list[fx.Log], now: datetime
+    ) -> list[JSONObject]:
+        """`log:` output as `direktiv.instanceLog` events, when the workflow's `logEvent` is set."""
+        found = await self.workflows.get_workflow(instance.namespace, instance.workflow)
+        logger = found.log_to_events if found is not None else ""
+        if not logger:
+            return []
+        return [
+            instance_log_event(
+                instance.id,
+                instance.workflow,
+                instance.visit,
+                n,
+                log.state,
+                log.message,
+                logger,
+                now,
+            )
+            for n, log in enumerate(outputs)
+        ]
 
     async def _new_child(
         self, parent: Instance, effect: fx.StartSubflow, now: datetime
@@ -517,7 +586,7 @@ class Runtime:
                 case fx.CallFunction():
                     self._background_task(actor, effect.action_id, self._call(actor, effect))
                 case fx.CancelAction(action_id, error) if action_id in actor.calls:
-                    await self.caller.cancel(action_id, error)
+                    await self.functions.cancel(action_id, error)
                 case fx.ReadVariables(wanted):
                     actor.reads += 1
                     try:
@@ -528,8 +597,6 @@ class Runtime:
                     finally:
                         actor.reads -= 1
                     actor.queue.put_nowait((VariablesRead(tuple(values)), None))
-                case fx.EmitEvent(event):
-                    await self.events.emit(instance.namespace, event)
                 case _:
                     # Timers and children are in the store already (made by the commit, and still
                     # there after a restart); `Entered` and `Finished` concern the commit only.
@@ -553,7 +620,7 @@ class Runtime:
             )
             call = FunctionCall(
                 action_id=effect.action_id,
-                url=self.resolver.url_for(instance.namespace, effect.function),
+                url="",  # chosen by `functions`
                 input=orjson.dumps(value),
                 deadline=effect.deadline,
                 owner=InstanceRef(instance.namespace, instance.workflow, instance.id),
@@ -562,7 +629,8 @@ class Runtime:
             )
             async with self._calls:
                 self.metrics.call_started(effect.action_id)
-                result = await self.caller.call(call)
+                site = CallSite(instance.namespace, instance.workflow)
+                result = await self.functions.call(site, effect.function, call)
         except WorkflowError as error:
             self.metrics.call_ended(instance, effect, error)
             if effect.detached:
@@ -593,6 +661,41 @@ class Runtime:
         entry = _detached_failure(instance, state, error, self.clock.now())
         with contextlib.suppress(Exception):
             await self.store.append_log(entry)
+
+
+def new_instance(
+    namespace: str,
+    workflow: str,
+    revision: int,
+    data: JSONObject,
+    now: datetime,
+    *,
+    invoked_by: str,
+    instance_id: str | None = None,
+    depth: int = 0,
+    parent: ParentLink | None = None,
+) -> Instance:
+    """A new instance record of `workflow` at `revision` with start data `data`; random id unless
+    `instance_id` is given."""
+    return Instance(
+        id=instance_id or f"{namespace}/{workflow}/{secrets_token()}",
+        namespace=namespace,
+        workflow=workflow,
+        revision=revision,
+        input=data,
+        data=dict(data),
+        created_at=now,
+        depth=depth,
+        parent=parent,
+        invoked_by=invoked_by,
+    )
+
+
+def to_create(instance: Instance) -> NewInstance:
+    """What the store creates for a new instance: its row and its Start item."""
+    return NewInstance(
+        _stored(instance), (_item(instance.id, _START, Start(), instance.created_at),)
+    )
 
 
 def secrets_token() -> str:

@@ -1,4 +1,4 @@
-"""The server's parts put together: store, vault, runtime, metrics, and the function sidecar."""
+"""The server's parts put together: store, vault, runtime, metrics, and the function runtime."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from dirigent.functions import FunctionCaller, open_sidecar
+from dirigent.engine import Limits
+from dirigent.functions.runtimes import open_functions
 from dirigent.operations.config import ServerConfig
+from dirigent.operations.events import EventIntake, keeping_events
 from dirigent.operations.metrics import Metrics
 from dirigent.operations.runtime import Runtime
-from dirigent.operations.sources import EventLog, ServiceMap
+from dirigent.operations.schedules import Scheduler, missed_policy, time_zone
 from dirigent.operations.vault import Vault, load_key
 from dirigent.operations.workflows_source import StoreWorkflows
 from dirigent.store import open_store
@@ -27,7 +29,8 @@ class Server:
     vault: Vault
     workflows: StoreWorkflows
     runtime: Runtime
-    events: EventLog
+    events: EventIntake
+    scheduler: Scheduler | None = None
 
     @property
     def metrics(self) -> Metrics:
@@ -37,32 +40,39 @@ class Server:
 
 @asynccontextmanager
 async def open_server(config: ServerConfig) -> AsyncIterator[Server]:
-    """Open the store (migrating it), start the sidecar and the runtime; stop them all at the end."""
+    """Open the store (migrating it), start the function runtime and the engine; stop them all at
+    the end (pods included)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = await open_store(config.database_url)
     try:
         vault = Vault(store, load_key(config.secret_key, config.data_dir))
         workflows = StoreWorkflows(store)
-        events = EventLog()
         metrics = Metrics()
-        async with open_sidecar(store, port=config.sidecar_port) as sidecar:
-            caller = FunctionCaller(store, sidecar=sidecar)
+        events = EventIntake(store, metrics=metrics)
+        time_zone(config.schedule_time_zone)  # a bad setting stops the server before it starts
+        missed = missed_policy(config.schedule_missed)
+        async with open_functions(store, config.function_settings(), registries=vault) as host:
             runtime = Runtime(
                 store=store,
                 workflows=workflows,
-                caller=caller,
-                resolver=ServiceMap(config.services),
+                functions=host.functions,
                 secrets=vault,
                 events=events,
                 lease=timedelta(seconds=config.lease_seconds),
                 metrics=metrics,
+                limits=Limits(max_function_time=timedelta(seconds=config.max_function_seconds)),
             )
             await runtime.open()
             try:
-                yield Server(config, store, vault, workflows, runtime, events)
+                async with (
+                    Scheduler(
+                        store, runtime.clock, missed=missed, on_started=runtime.notify
+                    ) as scheduler,
+                    keeping_events(store, runtime.clock, config.event_retention_seconds),
+                ):
+                    yield Server(config, store, vault, workflows, runtime, events, scheduler)
             finally:
                 # SIGTERM: calls in flight may finish within the grace; the rest stays resumable.
                 await runtime.drain(config.drain_seconds)
-                await caller.aclose()
     finally:
         await store.aclose()

@@ -1,19 +1,12 @@
-"""In-process sources for the embedded engine: workflows from files, services, secrets, events."""
+"""In-process sources for the embedded engine: workflows from files, secrets, events."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from dirigent.errors import Code, WorkflowError
-from dirigent.operations.ports import WorkflowRevision
+from dirigent.operations.ports import EventSink, WorkflowRevision
 from dirigent.spec import DefinitionError, WorkflowDefinition, load_workflow_file
-from dirigent.spec.functions import (
-    FunctionDefinition,
-    KnativeGlobalFunction,
-    KnativeNamespaceFunction,
-    SubflowFunction,
-)
 from dirigent.types import JSONObject
 
 
@@ -51,34 +44,6 @@ class WorkflowFiles:
         return WorkflowRevision(definition) if definition else None
 
 
-class ServiceMap:
-    """Maps functions to URLs: by function id first, then by service name or image.
-
-    This is how `dirigent run --service NAME=URL` reaches functions that run elsewhere.
-    """
-
-    def __init__(self, urls: Mapping[str, str]) -> None:
-        self.urls = {name: url if url.endswith("/") else url + "/" for name, url in urls.items()}
-
-    def url_for(self, namespace: str, function: FunctionDefinition) -> str:
-        if isinstance(function, SubflowFunction):  # never called over HTTP
-            raise WorkflowError(Code.INTERNAL, "a subflow is not an HTTP function", catchable=False)
-        if function.id in self.urls:
-            return self.urls[function.id]
-        if isinstance(function, KnativeNamespaceFunction | KnativeGlobalFunction):
-            name = function.service
-        else:
-            name = function.image
-        if name in self.urls:
-            return self.urls[name]
-        raise WorkflowError(
-            Code.INTERNAL,
-            f"function '{function.id}' ({name}) has no address; "
-            f"give one with --service {function.id}=http://host:port",
-            catchable=False,
-        )
-
-
 class SecretMap:
     """Secrets given on the command line or by a test; one namespace."""
 
@@ -90,13 +55,17 @@ class SecretMap:
 
 
 class EventLog:
-    """Keeps emitted events in memory and tells listeners; the embedded engine has no event intake."""
+    """Keeps emitted events in memory and tells listeners, then hands each to `forward` (the event
+    intake of the embedded engine, which wakes its waiting instances), if given."""
 
-    def __init__(self) -> None:
+    def __init__(self, forward: EventSink | None = None) -> None:
         self.events: list[tuple[str, JSONObject]] = []
         self.listeners: list[Callable[[str, JSONObject], None]] = []
+        self.forward = forward
 
     async def emit(self, namespace: str, event: JSONObject) -> None:
         self.events.append((namespace, event))
         for listener in self.listeners:
             listener(namespace, event)
+        if self.forward is not None:
+            await self.forward.emit(namespace, event)

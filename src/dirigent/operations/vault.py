@@ -50,3 +50,12 @@ class Vault:
     async def get_secret(self, namespace: str, name: str) -> str | None:
         """The runtime's SecretSource."""
         return await self.get("secret", namespace, name)
+
+    async def registry_logins(self, namespace: str) -> dict[str, str]:
+        """The function runtime's RegistryCredentials: `user:token` by registry URL."""
+        logins = {}
+        for url in await self._store.list_sealed("registry", namespace):
+            login = await self.get("registry", namespace, url)
+            if login is not None:
+                logins[url] = login
+        return logins

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from dirigent.errors import Conflict, InvalidInput, NotFound
+from dirigent.operations.events import register_listeners
 from dirigent.operations.namespaces import cancel_pending, check_name, get_namespace
+from dirigent.operations.schedules import register_schedule
 from dirigent.spec import DefinitionError, Problem, WorkflowDefinition, load_workflow
+from dirigent.spec.limits import long_call_warnings
 from dirigent.store.records import WorkflowRecord
 
 if TYPE_CHECKING:
@@ -80,7 +83,8 @@ async def push_workflow(server: Server, namespace: str, source: bytes) -> Pushed
             updated_at=now,
         )
     )
-    return PushedWorkflow(record, tuple(definition.warnings))
+    await _register_starts(server, record, definition)
+    return PushedWorkflow(record, _warnings(server, definition))
 
 
 async def update_workflow(
@@ -110,6 +114,7 @@ async def update_workflow(
         )
     warnings: tuple[Problem, ...] = ()
     record = current
+    definition: WorkflowDefinition | None = None
     if source is not None:
         definition = parse_workflow(source)
         if definition.id != workflow:
@@ -117,7 +122,7 @@ async def update_workflow(
                 f"id: the definition's id '{definition.id}' is not '{workflow}' "
                 "(a workflow cannot be renamed; push it as a new one)"
             )
-        warnings = tuple(definition.warnings)
+        warnings = _warnings(server, definition)
         record = await server.store.update_workflow(
             namespace,
             workflow,
@@ -130,15 +135,32 @@ async def update_workflow(
         record = await server.store.set_workflow_flags(
             namespace, workflow, active=active, log_to_events=log_event
         )
+    await _register_starts(server, record, definition)
     return PushedWorkflow(record, warnings)
 
 
 async def toggle_workflow(server: Server, namespace: str, workflow: str) -> WorkflowRecord:
     """Flip `active`: an inactive workflow cannot be executed."""
     current = await get_workflow(server, namespace, workflow)
-    return await server.store.set_workflow_flags(
+    record = await server.store.set_workflow_flags(
         namespace, workflow, active=not current.active, log_to_events=None
     )
+    await _register_starts(server, record)
+    return record
+
+
+async def _register_starts(
+    server: Server, record: WorkflowRecord, definition: WorkflowDefinition | None = None
+) -> None:
+    """Event listeners and the schedule of the workflow as its latest revision and `active` say."""
+    if definition is None:
+        found = await server.workflows.get_workflow(record.namespace, record.id)
+        definition = found.definition if found is not None else None
+    await register_listeners(server.store, record, definition)
+    zone = server.config.schedule_time_zone
+    await register_schedule(server.store, record, definition, zone, server.runtime.clock.now())
+    if server.scheduler is not None:
+        server.scheduler.wake()
 
 
 async def get_workflow(server: Server, namespace: str, workflow: str) -> WorkflowRecord:
@@ -231,3 +253,9 @@ async def workflow_metrics(
             break
         offset += _METRICS_PAGE
     return WorkflowMetrics(total, pending, complete, failed, milliseconds, dict(codes))
+
+
+def _warnings(server: Server, definition: WorkflowDefinition) -> tuple[Problem, ...]:
+    """The definition's own warnings and those of this server's limits."""
+    limit = timedelta(seconds=server.config.max_function_seconds)
+    return (*definition.warnings, *long_call_warnings(definition, limit))

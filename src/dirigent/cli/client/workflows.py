@@ -189,6 +189,7 @@ def get_command(options: Options, name: NameArgument) -> None:
             ("updated", when(found.get("updatedAt"))),
             ("description", str(found.get("description") or "-")),
             ("log to events", str(found.get("logToEvents") or "-")),
+            ("next runs", ", ".join(when(t) for t in found.get("nextRuns") or []) or "-"),
         ]
     )
 
