@@ -12,7 +12,9 @@ import collections
 import contextlib
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -79,6 +81,8 @@ class Pod(ABC):
         self._sidecar_site: web.BaseSite | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._replace = False
+        #: Tasks of the pod's own (held: the loop keeps only weak references to tasks).
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # For the pool
 
@@ -91,7 +95,7 @@ class Pod(ABC):
             self._namespace = await self._launch()
             sidecar = await self._namespace.listen(*SIDECAR_ADDRESS)
             self._sidecar_site = await self._sidecar.serve(sidecar)
-            asyncio.create_task(self._watch())  # noqa: RUF006 - ends with the program; see _watch
+            self._spawn(self._watch())
             listening = asyncio.create_task(wait_listening(self._namespace, ready_timeout))
             await asyncio.wait((listening, self.exited), return_when=asyncio.FIRST_COMPLETED)
             if self.exited.done():
@@ -159,7 +163,7 @@ class Pod(ABC):
         if not answered and not self._replace:
             self._replace = True
             log.warning("%s ignored a cancel; killing its pod", self.spec.label)
-            asyncio.create_task(self.stop())  # noqa: RUF006 - `exited` tells the pool when done
+            self._spawn(self.stop())  # `exited` tells the pool when it is done
 
     # For runtimes
 
@@ -182,6 +186,11 @@ class Pod(ABC):
 
     async def _release(self) -> None:  # noqa: B027 - an optional hook
         """Free what the runtime made for the pod beyond the program (cgroups, containers)."""
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _watch(self) -> None:
         status: int | None = None
