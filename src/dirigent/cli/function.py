@@ -11,17 +11,16 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import orjson
 import typer
 
 from dirigent.cli.render import print_log
 from dirigent.errors import DirigentError
-from dirigent.sdk.folder import function_name
-from dirigent.sdk.local_call import URL_FUNCTION_NAME, CallOutcome, call_function
-from dirigent.sdk.local_pod import open_local_pod
-from dirigent.sdk.scaffold import create_function_folder
+
+if TYPE_CHECKING:
+    from dirigent.sdk.local_call import CallOutcome
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -51,6 +50,8 @@ def new_command(
     """Make a function folder: main.py, test_main.py, Dockerfile, requirements.txt, README.md."""
     folder = dir or Path(name)
     try:
+        from dirigent.sdk.scaffold import create_function_folder  # here: `--help` stays fast
+
         made = create_function_folder(name, folder)
     except DirigentError as error:
         _fail(error.message)
@@ -93,6 +94,9 @@ async def _serve(folder: Path, host: str, port: int, sidecar_port: int) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    from dirigent.sdk.folder import function_name
+    from dirigent.sdk.local_pod import open_local_pod
+
     name = function_name(folder)
     async with open_local_pod(
         folder,
@@ -147,6 +151,9 @@ def call_command(
     files = [_file(value) for value in file]
     callee: str | Path = _target(target)
     as_text = output is Output.TEXT
+    from dirigent.sdk.folder import function_name
+    from dirigent.sdk.local_call import URL_FUNCTION_NAME, call_function
+
     name = URL_FUNCTION_NAME if isinstance(callee, str) else function_name(callee)
     try:
         outcome = asyncio.run(

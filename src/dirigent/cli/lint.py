@@ -9,7 +9,6 @@ import orjson
 import typer
 
 from dirigent.cli.render import print_problems
-from dirigent.spec import DefinitionError, load_workflow_file, workflow_json_schema
 
 EXIT_DEFINITION = 3
 
@@ -18,6 +17,9 @@ def lint_command(
     files: Annotated[list[Path], typer.Argument(help="Workflow YAML files to check.")],
 ) -> None:
     """Check workflow definitions with the same checks as an upload; exit 3 on any error."""
+    # The language loads only for the commands that need it: `dirigent --help` stays fast.
+    from dirigent.spec import DefinitionError, load_workflow_file
+
     failed = False
     for path in files:
         try:
@@ -34,4 +36,6 @@ def lint_command(
 
 def schema_command() -> None:
     """Print the workflow language as a JSON Schema (for editors)."""
+    from dirigent.spec import workflow_json_schema
+
     typer.echo(orjson.dumps(workflow_json_schema(), option=orjson.OPT_INDENT_2).decode())

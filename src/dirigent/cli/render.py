@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from dirigent.spec import Problem
-from dirigent.store.records import LogEntry
+if TYPE_CHECKING:  # types only: `dirigent --help` must not load the language
+    from dirigent.spec import Problem
+    from dirigent.store.records import LogEntry
 
 
 def print_problems(problems: Iterable[Problem]) -> None:

@@ -12,18 +12,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from dirigent.cli.client.command import OutputOption, run_reporting_errors
 from dirigent.cli.client.render import Output, done, note, print_json, print_table
 from dirigent.errors import InvalidInput
-from dirigent.operations import tokens as ops
-from dirigent.operations.config import ServerConfig, load_config
-from dirigent.store import open_store
-from dirigent.store.base import Store
 from dirigent.types import JSONObject
+
+if TYPE_CHECKING:  # the operations and the store load when a command runs: `--help` stays fast
+    from dirigent.operations import tokens as ops
+    from dirigent.operations.config import ServerConfig
+    from dirigent.store.base import Store
 
 T = TypeVar("T")
 
@@ -49,6 +50,8 @@ NameArgument = Annotated[str, typer.Argument(help="The token's name.", show_defa
 
 
 def _settings(config: Path | None, data_dir: Path | None, database: str | None) -> ServerConfig:
+    from dirigent.operations.config import load_config
+
     settings = load_config(config, data_dir=data_dir, database=database)
     if settings.database_url.split(":", 1)[0].lower() == "memory":
         raise InvalidInput("tokens need the server's database: memory:// keeps nothing")
@@ -57,6 +60,8 @@ def _settings(config: Path | None, data_dir: Path | None, database: str | None) 
 
 def _on_store(settings: ServerConfig, operation: Callable[[Store], Awaitable[T]]) -> T:
     """The sync facade: open the server's store, run `operation` on it, close it."""
+
+    from dirigent.store import open_store
 
     async def main() -> T:
         store = await open_store(settings.database_url)
@@ -118,6 +123,7 @@ def create_command(
 
     Example: dirigent token create ci --namespace billing --expires 90d
     """
+    from dirigent.operations import tokens as ops
 
     def body() -> None:
         settings = _settings(config, data_dir, database)
@@ -153,6 +159,7 @@ def list_command(
 
     Example: dirigent token list --database postgresql://dirigent@db/dirigent
     """
+    from dirigent.operations import tokens as ops
 
     def body() -> None:
         found = _on_store(_settings(config, data_dir, database), ops.list_tokens)
@@ -184,6 +191,7 @@ def revoke_command(
 
     Example: dirigent token revoke ci
     """
+    from dirigent.operations import tokens as ops
 
     def body() -> None:
         settings = _settings(config, data_dir, database)

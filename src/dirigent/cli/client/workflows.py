@@ -8,7 +8,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from ruamel.yaml import YAML
@@ -29,8 +29,9 @@ from dirigent.cli.client.render import (
     row,
     when,
 )
-from dirigent.jq import Query
-from dirigent.operations.instances import compile_field, extract_field
+
+if TYPE_CHECKING:
+    from dirigent.jq import Query
 from dirigent.types import JSON, JSONObject
 
 app = typer.Typer(
@@ -316,6 +317,8 @@ def exec_command(
     """
     if field is not None and not wait:
         raise typer.BadParameter("only with --wait", param_hint="--field")
+    from dirigent.operations.instances import compile_field  # jq loads only for --field
+
     query = compile_field(field) if field is not None else None
     data = _read_input(input)
     if not wait:
@@ -367,6 +370,8 @@ def _print_result(instance: JSONObject, field: Query | None) -> None:
 def _print_field(output: JSON, field: Query) -> None:
     """The API's `?field=` rule (one operation, one place): the query's first value; a string that
     is base64 comes out decoded, byte for byte; other strings as text, anything else as JSON."""
+    from dirigent.operations.instances import extract_field
+
     value = extract_field(output, field)
     sys.stdout.buffer.write(value.body)
     if value.media_type != "application/octet-stream":
