@@ -95,10 +95,32 @@ def test_delete_removes_everything_in_it(client: httpx.Client) -> None:
         client.delete(f"/api/namespaces/{name}")
 
 
-def test_namespace_logs_shape(client: httpx.Client, ns: str) -> None:
-    answer = client.get(f"/api/namespaces/{ns}/logs", params={"offset": 0, "limit": 5})
+def test_the_namespace_log_tells_namespace_and_workflow_changes(client: httpx.Client) -> None:
+    name = f"log-{secrets.token_hex(4)}"
+    assert client.post(f"/api/namespaces/{name}").status_code == 200
+    push(client, name, ECHO)
+    assert client.put(f"/api/namespaces/{name}/workflows/echo/toggle").status_code == 200
+    assert client.delete(f"/api/namespaces/{name}/workflows/echo").status_code == 200
+    answer = client.get(f"/api/namespaces/{name}/logs", params={"offset": 1, "limit": 5})
     assert answer.status_code == 200
-    assert answer.json() == {"namespaceLogs": [], "offset": 0, "limit": 5}
+    body = answer.json()
+    assert (body["offset"], body["limit"]) == (1, 5)
+    assert [line["message"] for line in body["namespaceLogs"]] == [
+        "workflow 'echo' created",
+        "workflow 'echo' deactivated",
+        "workflow 'echo' deleted",
+    ]
+    assert all(is_timestamp(line["timestamp"]) for line in body["namespaceLogs"])
+    assert all(line["context"] == {} for line in body["namespaceLogs"])
+    # The log goes with its namespace.
+    assert client.delete(f"/api/namespaces/{name}").status_code == 200
+    assert client.post(f"/api/namespaces/{name}").status_code == 200
+    again = client.get(f"/api/namespaces/{name}/logs").json()["namespaceLogs"]
+    assert [line["message"] for line in again] == [f"namespace '{name}' created"]
+    client.delete(f"/api/namespaces/{name}")
+
+
+def test_namespace_log_errors(client: httpx.Client, ns: str) -> None:
     error(client.get("/api/namespaces/nothing-here/logs"), 404)
     error(client.get(f"/api/namespaces/{ns}/logs", params={"limit": "x"}), 400, "limit:")
 

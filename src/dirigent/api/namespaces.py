@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from dirigent.api.deps import Limit, Offset, ServerDep, page_limit, route
 from dirigent.api.middleware import access_of
 from dirigent.api.shapes import (
+    LogLine,
     NamespaceDeleted,
     NamespaceList,
     NamespaceLogList,
@@ -62,6 +63,9 @@ async def delete_namespace(server: ServerDep, namespace: str) -> NamespaceDelete
 async def namespace_logs(
     server: ServerDep, namespace: str, offset: Offset = 0, limit: Limit = 0
 ) -> NamespaceLogList:
-    """The namespace log. Dirigent keeps logs per instance; this list is empty for now."""
-    await ops.get_namespace(server, namespace)
-    return NamespaceLogList(namespaceLogs=[], offset=offset, limit=page_limit(limit, 1000))
+    """The namespace log: namespace and workflow changes (created, updated, toggled, deleted)."""
+    size = page_limit(limit, 1000)
+    entries = await ops.namespace_log(server, namespace, offset, size)
+    return NamespaceLogList(
+        namespaceLogs=[LogLine.of(entry) for entry in entries], offset=offset, limit=size
+    )

@@ -1,4 +1,4 @@
-"""Namespace operations: create, list, get, delete; names.
+"""Namespace operations: create, list, get, delete; names; the namespace log.
 
 Every API route and CLI command about namespaces calls one of these. Names follow the language's id
 rule (`^[a-z]([a-z0-9_-]*[a-z0-9])?$`, at most 64 characters); a name that breaks it is refused with
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from dirigent.errors import Conflict, InvalidInput, NotFound
 from dirigent.spec.fields import VARIABLE_KEY_PATTERN, WORKFLOW_ID_PATTERN
-from dirigent.store.records import Namespace
+from dirigent.store.records import LogEntry, Namespace
 
 if TYPE_CHECKING:
     from dirigent.operations.server import Server
@@ -59,7 +59,26 @@ def check_key(value: str, field: str) -> str:
 async def create_namespace(server: Server, name: str) -> Namespace:
     """Create the namespace `name`; Conflict if it exists."""
     check_name(name, "namespace")
-    return await server.store.create_namespace(name, server.runtime.clock.now())
+    made = await server.store.create_namespace(name, server.runtime.clock.now())
+    await note(server, name, f"namespace '{name}' created")
+    return made
+
+
+async def note(server: Server, namespace: str, message: str) -> None:
+    """Add `message` to the namespace log: changes to the namespace and its workflows, for people.
+
+    (Instance starts are not noted there: they have their own logs, and a start must stay one write.)
+    """
+    entry = LogEntry(namespace, server.runtime.clock.now(), message)
+    await server.store.append_log(entry)
+
+
+async def namespace_log(
+    server: Server, namespace: str, offset: int = 0, limit: int = 1000
+) -> list[LogEntry]:
+    """A page of the namespace log, oldest first; NotFound without the namespace."""
+    await get_namespace(server, namespace)
+    return await server.store.list_logs(namespace, offset, limit)
 
 
 async def ensure_namespace(server: Server, name: str) -> Namespace:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dirigent.errors import Conflict, InvalidInput, NotFound
 from dirigent.operations.events import register_listeners
-from dirigent.operations.namespaces import cancel_pending, check_name, get_namespace
+from dirigent.operations.namespaces import cancel_pending, check_name, get_namespace, note
 from dirigent.operations.schedules import register_schedule
 from dirigent.spec import DefinitionError, Problem, WorkflowDefinition, load_workflow
 from dirigent.spec.limits import long_call_warnings
@@ -84,6 +84,7 @@ async def push_workflow(server: Server, namespace: str, source: bytes) -> Pushed
         )
     )
     await _register_starts(server, record, definition)
+    await note(server, namespace, f"workflow '{definition.id}' created")
     return PushedWorkflow(record, _warnings(server, definition))
 
 
@@ -136,6 +137,12 @@ async def update_workflow(
             namespace, workflow, active=active, log_to_events=log_event
         )
     await _register_starts(server, record, definition)
+    changes = [f"revision {record.revision}"] if source is not None else []
+    if active is not None:
+        changes.append("active" if record.active else "inactive")
+    if log_event is not None:
+        changes.append(f"logEvent '{log_event}'" if log_event else "no logEvent")
+    await note(server, namespace, f"workflow '{workflow}' updated: {', '.join(changes)}")
     return PushedWorkflow(record, warnings)
 
 
@@ -146,6 +153,8 @@ async def toggle_workflow(server: Server, namespace: str, workflow: str) -> Work
         namespace, workflow, active=not current.active, log_to_events=None
     )
     await _register_starts(server, record)
+    state = "activated" if record.active else "deactivated"
+    await note(server, namespace, f"workflow '{workflow}' {state}")
     return record
 
 
@@ -189,6 +198,7 @@ async def delete_workflow(server: Server, namespace: str, workflow: str) -> None
     await cancel_pending(server, namespace, workflow)
     await server.store.delete_workflow(namespace, workflow)
     server.workflows.forget(namespace, workflow)
+    await note(server, namespace, f"workflow '{workflow}' deleted")
 
 
 @dataclass(frozen=True, slots=True)

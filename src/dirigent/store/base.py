@@ -282,7 +282,9 @@ class Store(ABC):
     # Logs
 
     @abstractmethod
-    async def append_log(self, entry: LogEntry) -> None: ...
+    async def append_log(self, entry: LogEntry) -> None:
+        """Append to the log of `entry.instance_id`; a namespace's own log is kept under the
+        namespace's name as id (instance ids always hold a `/`), and goes with the namespace."""
 
     @abstractmethod
     async def list_logs(

@@ -112,6 +112,7 @@ class MemoryStore(Store):
         for key in [k for k in self._workflows if k[0] == name]:
             del self._workflows[key]
         self._drop_instances(i.id for i in self._instances.values() if i.namespace == name)
+        self._logs.pop(name, None)  # the namespace log (see `Store.append_log`)
         for ref in [r for r in self._variables if r.namespace == name]:
             del self._variables[ref]
         for sealed in [k for k in self._sealed if k[1] == name]:

@@ -179,6 +179,7 @@ class SqlStore(Store):
             if gone.rowcount == 0:
                 raise NotFound(f"namespace '{name}' does not exist")
             _delete_instances(db, _i.namespace == name)
+            db.execute(delete(t.logs).where(t.logs.c.instance_id == name))  # the namespace log
             events.forget_workflows(db, name)
             db.execute(delete(t.events).where(t.events.c.namespace == name))
             db.execute(delete(t.variables).where(t.variables.c.namespace == name))
