@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 import sys
 
 from alembic.script import ScriptDirectory
@@ -28,11 +28,9 @@ def test_head_is_the_newest_revision() -> None:
 
 async def test_a_current_database_opens_without_alembic(sql_url: str) -> None:
     await migrate(sql_url)
-    opened = subprocess.run(
-        [sys.executable, "-c", _OPEN_AND_TELL, sql_url],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _OPEN_AND_TELL, sql_url, stdout=asyncio.subprocess.PIPE
     )
-    assert opened.stdout.strip() == "False"
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    assert out.decode().strip() == "False"

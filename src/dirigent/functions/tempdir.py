@@ -7,7 +7,9 @@ that scope: a file as it is (MIME `application/octet-stream`), a directory as a 
 (MIME `application/gzip`). `remove_tempdir` deletes it all.
 
 Disk work runs in a worker thread unless there is nothing to read or write, which keeps the common
-call (no files, no outputs) off the thread pool.
+call (no files, no outputs) off the thread pool. That common call's temp dir is made, checked and
+removed with plain `os` calls on string paths: `pathlib` and `tempfile.mkdtemp`'s random names cost
+more than the system calls themselves on a memory-backed root.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import asyncio
 import base64
 import binascii
 import io
+import itertools
 import os
+import secrets
 import shutil
 import stat
 import tarfile
@@ -40,6 +44,9 @@ SCOPES: tuple[Scope, ...] = ("instance", "workflow", "namespace")
 FILE_MIME = "application/octet-stream"
 #: MIME type of a variable made from a directory in `out/<scope>/` (a tar.gz archive).
 DIRECTORY_MIME = "application/gzip"
+#: A call dir is `call-<random of this process>-<counter>`: unique among processes sharing a root.
+_PROCESS = secrets.token_hex(4)
+_NAMES = itertools.count()
 
 
 def make_temp_root() -> Path:
@@ -109,10 +116,11 @@ def _remove_skeleton(path: Path) -> bool:
     Most calls leave nothing behind; five rmdir calls then cost microseconds, while a worker thread
     contends for the GIL with the event loop.
     """
+    out = f"{path}/out"
     try:
         for scope in SCOPES:
-            os.rmdir(path / "out" / scope)
-        os.rmdir(path / "out")
+            os.rmdir(f"{out}/{scope}")
+        os.rmdir(out)
         os.rmdir(path)
     except OSError:
         return False
@@ -124,21 +132,34 @@ def _remove_skeleton(path: Path) -> bool:
 
 def _make_tempdir(root: Path, contents: list[tuple[FunctionFile, bytes]]) -> Path:
     try:
-        path = Path(tempfile.mkdtemp(prefix="call-", dir=root))
+        made = _new_dir(root)
     except FileNotFoundError:  # first use, or someone removed it: make it, once
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(prefix="call-", dir=root))
+        made = _new_dir(root)
+    path = Path(made)
     try:
         # Each mkdir costs tens of microseconds on a disk: make exactly the five directories.
-        (path / "out").mkdir()
+        out = f"{made}/out"
+        os.mkdir(out)
         for scope in SCOPES:
-            (path / "out" / scope).mkdir()
+            os.mkdir(f"{out}/{scope}")
         for file, data in contents:
             _write_file(path, file, data)
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
     return path
+
+
+def _new_dir(root: Path) -> str:
+    """A new owner-only directory under `root` with a name never used before."""
+    while True:
+        path = f"{root}/call-{_PROCESS}-{next(_NAMES)}"
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:  # a forked process goes on with the same names
+            continue
+        return path
 
 
 def _write_file(path: Path, file: FunctionFile, data: bytes) -> None:
@@ -229,7 +250,7 @@ class _Skip(Exception):
 def _has_outputs(path: Path) -> bool:
     for scope in SCOPES:
         try:
-            with os.scandir(path / "out" / scope) as entries:
+            with os.scandir(f"{path}/out/{scope}") as entries:
                 if next(entries, None) is not None:
                     return True
         except OSError:

@@ -67,6 +67,8 @@ _START = "start"
 _CANCEL = "cancel"
 #: An inbox key whose trigger the engine ignores: it only makes an instance claimable again.
 _WAKE = "wake"
+#: Effects that `_prepare` always leaves for after the commit (as its last case does).
+_AFTER_COMMIT = frozenset({fx.Entered, fx.CallFunction, fx.ReadVariables})
 _PARENT_CANCELLED = WorkflowError(
     Code.CANCELS_PARENT, "the parent instance was cancelled", catchable=False
 )
@@ -430,6 +432,9 @@ class Runtime:
         outputs: list[fx.Log] = []
         now = self.clock.now()
         for effect in effects:
+            if type(effect) in _AFTER_COMMIT:
+                later.append(effect)  # the common ones, without trying every case below first
+                continue
             match effect:
                 case fx.Log(message, state, output, logged):
                     extra = {"input": logged} if logged is not None else {}

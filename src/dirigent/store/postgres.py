@@ -36,6 +36,8 @@ MIGRATION_LOCK = 0x646972696765_6E74
 #: Connection exceptions, bad credentials, missing database, insufficient resources, operator action.
 _UNAVAILABLE_CLASSES = ("08", "28", "3D", "53", "57")
 _TRANSIENT = ("40001", "40P01")  # serialization failure, deadlock detected
+#: Connections a store opens at most (on demand), and keeps once opened.
+POOL_SIZE = 30
 
 
 class PostgresDialect:
@@ -44,7 +46,12 @@ class PostgresDialect:
     def open(self, url: str) -> Database:
         parsed = make_url(url).set(drivername="postgresql+asyncpg")
         # LIFO: the most recently used connection comes first, with its prepared statements and plans.
-        engine = create_async_engine(parsed, pool_size=10, max_overflow=20, pool_use_lifo=True)
+        # No overflow: an overflow connection is closed as soon as it is given back, so a burst
+        # (16 or 64 instances stepping at once) kept opening and closing connections; up to
+        # POOL_SIZE are opened on demand and kept.
+        engine = create_async_engine(
+            parsed, pool_size=POOL_SIZE, max_overflow=0, pool_use_lifo=True
+        )
         return PostgresDatabase(self, engine)
 
     def upsert(self, table: Table, keys: Sequence[str], update: Sequence[str]) -> Insert:

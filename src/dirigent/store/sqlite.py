@@ -174,7 +174,12 @@ def _engine(url: URL, begin: str, connections: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
+        # On the sqlite3 connection itself: `exec_driver_sql` costs several times what SQLite takes.
+        driver: sqlite3.Connection = connection.connection.dbapi_connection  # type: ignore[assignment]
+        try:
+            driver.execute(begin)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(begin, (), exc, sqlite3.Error) from exc
 
     return engine
 

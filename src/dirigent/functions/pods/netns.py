@@ -99,11 +99,11 @@ class NetworkNamespace:
 
     async def new_socket(self) -> socket.socket:
         """A new non-blocking TCP socket inside this namespace."""
-        return await self._run(_new_socket)
+        return await self._socket(_new_socket)
 
     async def listen(self, host: str, port: int) -> socket.socket:
         """A listening socket on `host:port` inside this namespace."""
-        return await self._run(lambda: _listen(host, port))
+        return await self._socket(lambda: _listen(host, port))
 
     async def wait_interfaces(self, count: int, seconds: float) -> bool:
         """Whether the namespace has `count` network interfaces within `seconds` (e.g. once a
@@ -128,6 +128,21 @@ class NetworkNamespace:
 
     async def _run(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, work)
+
+    async def _socket(self, make: Callable[[], socket.socket]) -> socket.socket:
+        """A socket made by `make` in this namespace's thread; if the caller is cancelled meanwhile,
+        the socket is closed when it arrives rather than left to the garbage collector."""
+        made = asyncio.get_running_loop().run_in_executor(self._thread, make)
+        try:
+            return await asyncio.shield(made)
+        except asyncio.CancelledError:
+            made.add_done_callback(_close_result)
+            raise
+
+
+def _close_result(made: asyncio.Future[socket.socket]) -> None:
+    if not made.cancelled() and made.exception() is None:
+        made.result().close()
 
 
 def _enter_and_open(enter: Callable[[], None]) -> int:
