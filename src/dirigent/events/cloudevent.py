@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,10 +83,9 @@ class Event:
         json_content = is_json_type(self.content_type)
         if self.data_base64 is not None:
             if json_content:
-                try:
+                # Not JSON after all: the bytes, as they came.
+                with contextlib.suppress(binascii.Error, orjson.JSONDecodeError):
                     return orjson.loads(base64.b64decode(self.data_base64, validate=True))
-                except (binascii.Error, orjson.JSONDecodeError):
-                    pass  # not JSON after all: the bytes, as they came
             return self.data_base64
         if self.data is None or json_content:
             return self.data

@@ -58,6 +58,11 @@ class PodFailed(WorkflowError):
         )
 
 
+def exited_early(spec: PodSpec, status: int | None, tail: list[str]) -> PodFailed:
+    """The error of a pod whose program ended before it listened on its port 8080."""
+    return PodFailed(spec, f"exited with status {status} before listening", tail)
+
+
 class Pod(ABC):
     """One copy of a function. `start` brings it up; `stop` ends it; `exited` resolves when it ends.
 
@@ -100,11 +105,7 @@ class Pod(ABC):
             await asyncio.wait((listening, self.exited), return_when=asyncio.FIRST_COMPLETED)
             if self.exited.done():
                 listening.cancel()
-                raise PodFailed(
-                    self.spec,
-                    f"exited with status {self.exited.result()} before listening",
-                    self.tail(),
-                )
+                raise exited_early(self.spec, self.exited.result(), self.tail())
             if not listening.result():
                 raise PodFailed(
                     self.spec,

@@ -39,8 +39,6 @@ class FunctionSettings:
     runtime: RuntimeName = "process"
     #: Process runtime: image → function folder or command.
     functions: dict[str, str] = field(default_factory=dict)
-    #: Where relative folders of `functions` are found (the config file's folder).
-    functions_base: Path | None = None
     #: Function id, image or service name → URL (or `image:NAME` for services run in pods).
     services: dict[str, str] = field(default_factory=dict)
     #: The port of the sidecar on the host's loopback, for functions reached at URLs (0: any).
@@ -116,7 +114,7 @@ async def _open_runtime(
         async with open_docker_runtime(settings, store, registries) as parts:
             yield parts
         return
-    programs = ProgramMap(settings.functions, base=settings.functions_base)
+    programs = ProgramMap(settings.functions)
     isolated = ProcessIsolatedRunner(programs, store)
     try:
         yield RuntimeParts(ProcessLauncher(programs), isolated)

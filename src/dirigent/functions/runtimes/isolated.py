@@ -28,8 +28,12 @@ from dirigent.errors import Code, WorkflowError
 from dirigent.functions.answer import ERROR_CODE_HEADER, ERROR_MESSAGE_HEADER, interpret_answer
 from dirigent.functions.base import FunctionStore
 from dirigent.functions.call import FunctionCall
-from dirigent.functions.pods.limits import Cgroup, ResourceLimits
-from dirigent.functions.runtimes.process import function_environment, orphan_proof
+from dirigent.functions.pods.limits import Cgroup
+from dirigent.functions.runtimes.process import (
+    function_environment,
+    limit_process,
+    orphan_proof,
+)
 from dirigent.functions.runtimes.programs import ProgramMap
 from dirigent.functions.tempdir import collect_outputs, make_temp_root, prepare_tempdir
 from dirigent.spec.functions import IsolatedFunction
@@ -221,11 +225,7 @@ class ProcessIsolatedRunner(IsolatedRuns["_Running"]):
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
         )
-        cgroup = Cgroup.make(
-            f"dirigent-isolated-{process.pid}", ResourceLimits.for_size(function.size)
-        )
-        if cgroup is not None:
-            cgroup.add(process.pid)
+        cgroup = limit_process(process.pid, function.size)
         return _Running(process, cgroup)
 
     async def _exited(self, handle: _Running) -> int | None:

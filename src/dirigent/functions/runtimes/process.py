@@ -85,7 +85,7 @@ class ProcessPod(Pod):
         except BaseException:
             namespace.close()
             raise
-        self._limit(self._process.pid)
+        self._cgroup = limit_process(self._process.pid, self.spec.size)
         self._reader = asyncio.create_task(self._read_output(self._process))
         return namespace
 
@@ -127,14 +127,6 @@ class ProcessPod(Pod):
             await asyncio.to_thread(shutil.rmtree, self._home, True)
             self._home = None
 
-    def _limit(self, pid: int) -> None:
-        name = f"dirigent-pod-{pid}"
-        self._cgroup = Cgroup.make(name, ResourceLimits.for_size(self.spec.size))
-        if self._cgroup is None:
-            _warn_once("cgroup", "no cgroup can be made here: pods run without memory/CPU limits")
-        else:
-            self._cgroup.add(pid)
-
     async def _connect_outside(self, namespace: NetworkNamespace) -> None:
         pasta = shutil.which("pasta")
         if pasta is None:
@@ -171,6 +163,17 @@ class ProcessPod(Pod):
         assert process.stdout is not None  # piped above
         while line := await process.stdout.readline():
             self.output(line.decode("utf-8", errors="replace").rstrip("\r\n"))
+
+
+def limit_process(pid: int, size: str) -> Cgroup | None:
+    """Put process `pid` (and what it starts) in a new cgroup with the limits of `size`; None, and
+    a warning once, where no cgroup can be made."""
+    cgroup = Cgroup.make(f"dirigent-{pid}", ResourceLimits.for_size(size))
+    if cgroup is None:
+        _warn_once("cgroup", "no cgroup can be made here: functions run without memory/CPU limits")
+    else:
+        cgroup.add(pid)
+    return cgroup
 
 
 def orphan_proof(*command: str) -> tuple[str, ...]:

@@ -45,9 +45,6 @@ class ProgramMap:
             else:
                 raise InvalidInput(f"function mapping for image '{image}' is empty")
 
-    def __contains__(self, image: str) -> bool:
-        return self._find(image) is not None
-
     def program_for(self, image: str, cmd: str | None = None) -> Program:
         """The program for `image`, with `cmd` replacing its command when given.
 

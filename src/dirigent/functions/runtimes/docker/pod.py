@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dirigent.errors import Unavailable
 from dirigent.functions.pods.netns import NetworkNamespace
-from dirigent.functions.pods.pod import Pod, PodFailed, PodSpec
+from dirigent.functions.pods.pod import Pod, PodSpec, exited_early
 from dirigent.functions.runtimes.docker.containers import Containers, ContainerSpec, split_cmd
 from dirigent.functions.runtimes.docker.engine import ContainerState, EngineError
 from dirigent.functions.sidecar import Sidecar
@@ -71,7 +71,7 @@ class DockerPod(Pod):
                     raise
         status = await self._engine.wait(container)
         await self._drain_logs()
-        raise PodFailed(self.spec, f"exited with status {status} before listening", self.tail())
+        raise exited_early(self.spec, status, self.tail())
 
     async def _wait_exit(self) -> int | None:
         container = self.container_id
