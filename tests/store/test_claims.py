@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from dirigent.store import Claim, Commit, Store
+from dirigent.store.records import Lease
 from tests.store.conftest import OpenTwin
 from tests.store.support import LEASE, at, instance, item
 
@@ -53,6 +54,22 @@ async def test_a_live_lease_keeps_others_out_but_not_its_owner(store: Store) -> 
     assert await store.claim("s2", at(30), at(60), 10) == []  # runs out only after `until`
     # Its owner gets it again while items are due (e.g. after a restart with the same id).
     assert _view(await store.claim("s1", at(5), at(35), 10)) == [("i1", False, ["start"])]
+
+
+async def test_an_instance_created_with_a_lease_is_its_owners_until_the_lease_runs_out(
+    store: Store,
+) -> None:
+    await store.create_instance(instance("i1"), (item("i1", "start"),), lease=Lease("s1", at(30)))
+    assert await store.claim("s2", at(29), at(59), 10) == []
+    # Its owner commits without a claim: the step consumes the start and lets the lease go.
+    await store.commit(Commit(instance=instance("i1"), removed=("start",), release=True), "s1")
+    assert await store.claim("s2", at(1), at(31), 10) == []  # nothing due: nothing to take
+
+
+async def test_a_created_lease_whose_owner_died_is_taken_over_with_its_start(store: Store) -> None:
+    await store.create_instance(instance("i1"), (item("i1", "start"),), lease=Lease("s1", at(30)))
+    assert await store.claim("s2", at(30), at(60), 10) == []
+    assert _view(await store.claim("s2", at(31), at(61), 10)) == [("i1", True, ["start"])]
 
 
 async def test_a_run_out_lease_is_taken_over_as_an_orphan(store: Store) -> None:

@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 #: How often followers look at the store for new log lines or a new status.
 POLL_SECONDS = 0.2
-#: How often a finished wait looks for the end's commit.
-_COMMIT_POLL_SECONDS = 0.005
 #: Log lines read per store query while following.
 _LOG_PAGE = 1000
 _RANDOM = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -88,7 +86,9 @@ async def start_instance(
             "by API"
         )
     try:
-        return await server.runtime.start(namespace, workflow, raw_input, invoked_by=invoked_by)
+        return await server.runtime.start(
+            namespace, workflow, raw_input, invoked_by=invoked_by, found=found
+        )
     except WorkflowError as error:
         if error.code == Code.MUTEX:
             raise Conflict(error.message) from None
@@ -97,21 +97,10 @@ async def start_instance(
 
 async def wait_instance(server: Server, instance_id: str, seconds: float) -> Instance | None:
     """The instance once it has ended (as stored), or None when it still runs after `seconds`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
     try:
-        await asyncio.wait_for(server.runtime.wait(instance_id), seconds)
+        return await asyncio.wait_for(server.runtime.wait(instance_id), seconds)
     except TimeoutError:
         return None
-    # The runtime may tell of the end a moment before its last step is committed; answer only what
-    # the store holds, so the instance, its log and listings agree with the answer.
-    while True:
-        instance = await get_instance(server, instance_id)
-        if instance.done:
-            return instance
-        if loop.time() > deadline:
-            return None
-        await asyncio.sleep(_COMMIT_POLL_SECONDS)
 
 
 async def execute_workflow(

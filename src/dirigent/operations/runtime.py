@@ -47,13 +47,14 @@ from dirigent.functions import FunctionCall
 from dirigent.functions.dispatch import CallSite, Functions
 from dirigent.operations.clock import Clock, RealClock, TimerHandle
 from dirigent.operations.metrics import Metrics
-from dirigent.operations.ports import EventSink, SecretSource, WorkflowSource
+from dirigent.operations.ports import EventSink, SecretSource, WorkflowRevision, WorkflowSource
 from dirigent.spec import WorkflowDefinition
 from dirigent.store.base import Claim, Commit, Store
 from dirigent.store.records import (
     EventWait,
     InboxItem,
     InstanceRef,
+    Lease,
     LogEntry,
     NewInstance,
     Scope,
@@ -162,6 +163,7 @@ class Runtime:
     async def aclose(self) -> None:
         """Stop working and give up every lease. Instances with calls in flight get a wake-up in their
         inbox, so the next runtime to claim them makes those calls again."""
+        self._draining = True  # no new instance is run here from now on
         unfinished = [
             i for i, a in self._actors.items() if a.waits_in_memory or a.busy or a.deferred
         ]
@@ -217,13 +219,19 @@ class Runtime:
         parent: ParentLink | None = None,
         depth: int = 0,
         instance_id: str | None = None,
+        found: WorkflowRevision | None = None,
     ) -> Instance:
-        """Create an instance of `workflow`; it starts as soon as a runtime claims it.
+        """Create an instance of `workflow` (the latest revision, or `found` when the caller has just
+        read it) and start running it here.
+
+        The instance is created with this runtime's lease, and its first step runs without a claim;
+        if this runtime dies first, another one takes it over once the lease has run out.
 
         Raises NotFound for an unknown workflow, WorkflowError(direktiv.mutex) when the workflow is
         `singular` and another instance of it is running, Conflict when `instance_id` exists.
         """
-        found = await self.workflows.get_workflow(namespace, workflow)
+        if found is None:
+            found = await self.workflows.get_workflow(namespace, workflow)
         if found is None:
             raise NotFound(f"workflow '{workflow}' does not exist in namespace '{namespace}'")
         if found.definition.workflow.singular and await self.store.has_pending_instance(
@@ -232,21 +240,31 @@ class Runtime:
             raise WorkflowError(
                 Code.MUTEX, f"workflow '{workflow}' is singular and an instance of it is running"
             )
+        now = self.clock.now()
         instance = new_instance(
             namespace,
             workflow,
             found.revision,
             instance_data(raw_input),
-            self.clock.now(),
+            now,
             invoked_by=invoked_by,
             instance_id=instance_id,
             depth=depth,
             parent=parent,
         )
         created = to_create(instance)
-        await self.store.create_instance(created.instance, created.inbox)
+        # A runtime that is not running (or drains) leaves the instance to the claim loops.
+        lease = Lease(self.owner, now + self.lease) if self._loops and not self._draining else None
+        await self.store.create_instance(created.instance, created.inbox, lease=lease)
         self.metrics.instance_started(namespace, workflow)
-        self._wake()
+        if lease is None:
+            self._wake()
+        elif instance.id not in self._actors:  # else a claim raced the creation and runs it
+            record = created.instance.record
+            # The actor's own copy: the caller keeps the pending instance it was given.
+            actor = self._spawn(Instance.from_json(orjson.loads(record)), found.definition, record)
+            actor.queued.add(_START)
+            actor.queue.put_nowait((Start(), _START))
         return instance
 
     async def cancel(self, instance_id: str, error: WorkflowError | None = None) -> None:
@@ -345,17 +363,9 @@ class Runtime:
         actor = self._actors.get(claim.instance.id)
         fresh = actor is None
         if actor is None:
-            instance = Instance.from_json(orjson.loads(claim.instance.record))
-            found = await self.workflows.get_workflow(
-                instance.namespace, instance.workflow, instance.revision
-            )
-            if found is None:
+            actor = await self._adopt(claim.instance)
+            if actor is None:
                 return  # the workflow was deleted with its instances meanwhile
-            actor = self._spawn(instance, found.definition, claim.instance.record)
-            # No actor here means nothing of this instance runs in this process: whatever its record
-            # shows in flight (its previous owner died or stopped) is asked for again.
-            now = self.clock.now()
-            await self._perform(actor, resume(found.definition, instance, now, self.limits))
         for item in claim.due:
             if item.key not in actor.queued:
                 actor.queued.add(item.key)
@@ -366,6 +376,24 @@ class Runtime:
             # due), or an orphan waits only for time. A step that changes nothing gives the lease
             # back and ends the actor, which would otherwise hold the instance until its next timer.
             actor.queue.put_nowait((TimerFired(_WAKE), None))
+
+    async def _adopt(self, stored: StoredInstance) -> _Actor | None:
+        """An actor for a claimed instance that has none here; None when its workflow is gone."""
+        instance = Instance.from_json(orjson.loads(stored.record))
+        found = await self.workflows.get_workflow(
+            instance.namespace, instance.workflow, instance.revision
+        )
+        if found is None:
+            return None
+        actor = self._actors.get(stored.id)
+        if actor is not None:
+            return actor  # `start` made it while the definition was read
+        actor = self._spawn(instance, found.definition, stored.record)
+        # No actor here means nothing of this instance runs in this process: whatever its record
+        # shows in flight (its previous owner died or stopped) is asked for again.
+        now = self.clock.now()
+        await self._perform(actor, resume(found.definition, instance, now, self.limits))
+        return actor
 
     def _spawn(self, instance: Instance, definition: WorkflowDefinition, record: bytes) -> _Actor:
         actor = _Actor(instance, definition, record)
@@ -381,6 +409,7 @@ class Runtime:
 
     async def _run(self, actor: _Actor) -> None:
         instance = actor.instance
+        ended = False  # the instance's end is committed
         try:
             while True:
                 trigger, key = await actor.queue.get()
@@ -397,6 +426,10 @@ class Runtime:
                 except LeaseLost:
                     return  # another runtime has it now; what this one did was not written
                 actor.committed = commit.instance.record
+                if instance.done:
+                    ended = True
+                    # Told only now: what a waiter gets is stored, as listings and logs show it.
+                    self._resolve_waiters(instance)
                 self.metrics.committed(instance, actor.definition, effects, commit.children, now)
                 if key is not None:
                     actor.queued.discard(key)
@@ -409,10 +442,9 @@ class Runtime:
         finally:
             if self._actors.get(instance.id) is actor:
                 del self._actors[instance.id]
-            if instance.done:
-                # Calls cancelled by the last step finish their cancel (DELETE, grace) on their own.
-                self._resolve_waiters(instance)
-            else:
+            # Calls cancelled by a committed last step finish their cancel (DELETE, grace) on their
+            # own; any other call ends with its actor.
+            if not ended:
                 for task in actor.calls.values():
                     task.cancel()
 

@@ -19,6 +19,7 @@ from dirigent.store.records import (
     EventWait,
     InboxItem,
     InstanceSummary,
+    Lease,
     LogEntry,
     Namespace,
     NewInstance,
@@ -210,8 +211,13 @@ class Store(ABC):
     # Instances
 
     @abstractmethod
-    async def create_instance(self, instance: StoredInstance, inbox: tuple[InboxItem, ...]) -> None:
-        """A new instance with its first triggers (Start). Conflict if the id exists."""
+    async def create_instance(
+        self, instance: StoredInstance, inbox: tuple[InboxItem, ...], *, lease: Lease | None = None
+    ) -> None:
+        """A new instance with its first triggers (Start). Conflict if the id exists.
+
+        With `lease` it is created held: its owner runs it without claiming it, and other runtimes
+        take it over only once the lease has run out (as from an owner that died)."""
 
     @abstractmethod
     async def commit(self, commit: Commit, owner: str) -> None:

@@ -30,6 +30,7 @@ from dirigent.store.records import (
     EventWait,
     InboxItem,
     InstanceSummary,
+    Lease,
     LogEntry,
     Namespace,
     Schedule,
@@ -58,12 +59,6 @@ class _Workflow:
     revisions: list[_Revision] = field(default_factory=list)  # index = revision number
 
 
-@dataclass(frozen=True, slots=True)
-class _Lease:
-    owner: str
-    until: datetime
-
-
 class MemoryStore(Store):
     """Everything in memory; log listeners see each entry as it is appended (also via `commit`).
 
@@ -75,7 +70,7 @@ class MemoryStore(Store):
         self._namespaces: dict[str, Namespace] = {}
         self._workflows: dict[tuple[str, str], _Workflow] = {}
         self._instances: dict[str, StoredInstance] = {}
-        self._leases: dict[str, _Lease] = {}
+        self._leases: dict[str, Lease] = {}
         self._inbox: dict[str, dict[str, InboxItem]] = {}
         self._variables: dict[VariableRef, Variable] = {}
         self._logs: dict[str, list[LogEntry]] = {}
@@ -233,9 +228,13 @@ class MemoryStore(Store):
 
     # Instances
 
-    async def create_instance(self, instance: StoredInstance, inbox: tuple[InboxItem, ...]) -> None:
+    async def create_instance(
+        self, instance: StoredInstance, inbox: tuple[InboxItem, ...], *, lease: Lease | None = None
+    ) -> None:
         self._check_new((instance,))
         self._instances[instance.id] = instance
+        if lease is not None:
+            self._leases[instance.id] = lease
         self._upsert_inbox(inbox)
 
     async def commit(self, commit: Commit, owner: str) -> None:
@@ -352,14 +351,14 @@ class MemoryStore(Store):
             orphaned = foreign and expired
             if not due and not orphaned:
                 continue
-            self._leases[instance.id] = _Lease(owner, until)
+            self._leases[instance.id] = Lease(owner, until)
             claims.append(Claim(instance, tuple(due), orphaned))
         return claims
 
     async def renew_leases(self, owner: str, until: datetime) -> None:
         for instance_id, lease in list(self._leases.items()):
             if lease.owner == owner:
-                self._leases[instance_id] = _Lease(owner, until)
+                self._leases[instance_id] = Lease(owner, until)
 
     async def release_leases(self, owner: str) -> None:
         for instance_id in [i for i, lease in self._leases.items() if lease.owner == owner]:

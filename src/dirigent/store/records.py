@@ -135,6 +135,14 @@ class NewInstance:
 
 
 @dataclass(frozen=True, slots=True)
+class Lease:
+    """A runtime's hold on an instance: only `owner` commits its steps until `until` has passed."""
+
+    owner: str
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StoredEvent:
     """A CloudEvent a namespace received, kept for a while; unique by (namespace, source, id).
 

@@ -47,6 +47,7 @@ from dirigent.store.records import (
     EventWait,
     InboxItem,
     InstanceSummary,
+    Lease,
     LogEntry,
     Namespace,
     Schedule,
@@ -354,8 +355,12 @@ class SqlStore(Store):
 
     # Instances
 
-    async def create_instance(self, instance: StoredInstance, inbox: tuple[InboxItem, ...]) -> None:
+    async def create_instance(
+        self, instance: StoredInstance, inbox: tuple[InboxItem, ...], *, lease: Lease | None = None
+    ) -> None:
         row = instance_row(instance, None)
+        if lease is not None:
+            row["lease_owner"], row["lease_until"] = lease.owner, lease.until
         known, unknown = split_inbox(inbox, {instance.id: instance.status == "pending"})
         single = self._single
 
