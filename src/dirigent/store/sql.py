@@ -122,6 +122,17 @@ _NEXT_DUE = (
     .where(_CLAIMABLE)
 )
 _LOAD_INSTANCE = select(*INSTANCE).where(_i.id == bindparam("id"))
+#: A workflow at its latest revision, or at a given one: built once (each start reads one), since
+#: building a SELECT with a join costs SQLAlchemy more than SQLite takes to run it.
+_WORKFLOW = (
+    select(*WORKFLOW)
+    .join(t.workflow_revisions, REVISION_OF_WORKFLOW)
+    .where(
+        t.workflows.c.namespace == bindparam("namespace"), t.workflows.c.id == bindparam("workflow")
+    )
+)
+_LATEST_WORKFLOW = _WORKFLOW.where(t.workflow_revisions.c.revision == t.workflows.c.revision)
+_WORKFLOW_REVISION = _WORKFLOW.where(t.workflow_revisions.c.revision == bindparam("revision"))
 _GET_VARIABLE = select(t.variables.c.data, t.variables.c.mime_type).where(
     *(t.variables.c[name] == bindparam(name) for name in VARIABLE_KEY)
 )
@@ -685,16 +696,11 @@ class SqlStore(Store):
 def _get_workflow(
     db: Connection, namespace: str, workflow: str, revision: int | None
 ) -> WorkflowRecord:
-    wanted = t.workflows.c.revision if revision is None else revision
-    row = db.execute(
-        select(*WORKFLOW)
-        .join(t.workflow_revisions, REVISION_OF_WORKFLOW)
-        .where(
-            t.workflows.c.namespace == namespace,
-            t.workflows.c.id == workflow,
-            t.workflow_revisions.c.revision == wanted,
-        )
-    ).first()
+    key = {"namespace": namespace, "workflow": workflow}
+    if revision is None:
+        row = db.execute(_LATEST_WORKFLOW, key).first()
+    else:
+        row = db.execute(_WORKFLOW_REVISION, {**key, "revision": revision}).first()
     if row is None:
         raise missing_workflow(namespace, workflow)
     return workflow_record(row)
