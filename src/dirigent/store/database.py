@@ -2,9 +2,10 @@
 
 `SqlStore` writes every operation as a plain function of a SQLAlchemy `Connection` (`Work`). A `Database`
 runs it whole — connection, BEGIN, the statements, COMMIT — in one hop: SQLite in a thread of its own
-(`sqlite.py`: every statement runs in that thread, not one thread hop per statement), PostgreSQL in one
-greenlet on the event loop (`postgres.py`: each statement is one round trip to the server, with no
-further hops in between). Driver errors become store errors here, once (`failures.translate`).
+(`sqlite.py`: every statement runs in that thread, not one thread hop per statement; the writes queued
+meanwhile share one transaction), PostgreSQL in one greenlet on the event loop (`postgres.py`: each
+statement is one round trip to the server, with no further hops in between). Driver errors become store
+errors here, once (`failures.translate`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ Work = Callable[[Connection], T]
 
 
 class Abandoned(Exception):
-    """The caller stopped waiting (its task was cancelled) before COMMIT: the transaction rolls back."""
+    """The caller stopped waiting (its task was cancelled) before COMMIT: its work rolls back."""
 
 
 @dataclass(slots=True)
@@ -63,15 +64,16 @@ class Database(ABC):
         self.dialect = dialect
 
     @abstractmethod
-    async def _run(
-        self, work: Callable[[Connection], T], job: Job, *, writes: bool, statement: bool
-    ) -> T:
-        """Call `work` with a connection for this kind of call, in one hop. `statement`: the call is
-        a single statement to run without BEGIN/COMMIT (`autocommits` said it may)."""
+    async def _write(self, work: Work[T], job: Job, *, statement: bool) -> T:
+        """Run `work` in one write transaction and commit it, in one hop, keeping `job` up to date.
+        Cancelling the caller abandons the write: one not yet started never runs, one running rolls
+        back unless it is committing. `statement`: `work` issues exactly one statement, which may
+        run in autocommit (sending it is then committing)."""
 
     @abstractmethod
-    def autocommits(self, *, writes: bool) -> bool:
-        """Whether single statements of this kind run without BEGIN/COMMIT (autocommit)."""
+    async def _read(self, work: Work[T], *, statement: bool) -> T:
+        """Run `work` on one snapshot, in one hop. `statement`: `work` issues exactly one statement
+        (a snapshot by itself, so it may skip BEGIN)."""
 
     @abstractmethod
     async def dispose(self) -> None:
@@ -89,16 +91,8 @@ class Database(ABC):
         `conflict`/`missing`. With `statement`, `work` issues exactly one statement: where that runs
         in autocommit, sending it is committing (a lost connection then may have committed)."""
         job = Job()
-        autocommit = statement and self.autocommits(writes=True)
-
-        def run(connection: Connection) -> T:
-            if autocommit:
-                job.committing = True
-                return work(connection)
-            return transact(connection, work, job)
-
         try:
-            return await self._run(run, job, writes=True, statement=autocommit)
+            return await self._write(work, job, statement=statement)
         except (SQLAlchemyError, OSError) as exc:
             raise translate(
                 exc,
@@ -111,20 +105,11 @@ class Database(ABC):
     async def read(self, work: Work[T], *, statement: bool = False) -> T:
         """Run `work` on one consistent snapshot that takes no write locks. With `statement`, `work`
         issues exactly one statement (which is a snapshot by itself, so it may skip BEGIN)."""
-        job = Job()
-        autocommit = statement and self.autocommits(writes=False)
-
-        def run(connection: Connection) -> T:
-            return work(connection) if autocommit else transact(connection, work, job)
-
         try:
-            return await self._run(run, job, writes=False, statement=autocommit)
+            return await self._read(work, statement=statement)
         except (SQLAlchemyError, OSError) as exc:
             raise translate(exc, self.dialect, committing=False) from exc
 
     async def transaction(self, work: Work[T]) -> T:
         """Run `work` in one write transaction with the driver's errors untranslated (migrations)."""
-        job = Job()
-        return await self._run(
-            lambda connection: transact(connection, work, job), job, writes=True, statement=False
-        )
+        return await self._write(work, Job(), statement=False)

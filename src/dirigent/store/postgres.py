@@ -14,17 +14,27 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Insert, Select, Table, UpdateBase, event, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    Table,
+    UpdateBase,
+    create_engine,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
-from dirigent.store.database import Database, Job
+from dirigent.store.database import Database, Job, Work, transact
 from dirigent.store.dialect import CoreStatement, Failure, Prepared, SingleStatements
 from dirigent.store.postgres_writes import PostgresWrites
 
@@ -48,10 +58,10 @@ class PostgresDialect:
         # LIFO: the most recently used connection comes first, with its prepared statements and plans.
         # No overflow: an overflow connection is closed as soon as it is given back, so a burst
         # (16 or 64 instances stepping at once) kept opening and closing connections; up to
-        # POOL_SIZE are opened on demand and kept.
-        engine = create_async_engine(
-            parsed, pool_size=POOL_SIZE, max_overflow=0, pool_use_lifo=True
-        )
+        # POOL_SIZE are opened on demand and kept. A plain Engine on the asyncpg dialect, run in
+        # greenlets (`_run`), is what create_async_engine wraps; sqlalchemy.ext.asyncio would load
+        # the ORM too (about 6 MB of a server's memory).
+        engine = create_engine(parsed, pool_size=POOL_SIZE, max_overflow=0, pool_use_lifo=True)
         return PostgresDatabase(self, engine)
 
     def upsert(self, table: Table, keys: Sequence[str], update: Sequence[str]) -> Insert:
@@ -97,34 +107,43 @@ class PostgresDatabase(Database):
     autocommit, which is atomic and a snapshot by itself.
     """
 
-    def __init__(self, dialect: PostgresDialect, engine: AsyncEngine) -> None:
+    def __init__(self, dialect: PostgresDialect, engine: Engine) -> None:
         super().__init__(dialect)
-        self._engine = engine
-        sync = engine.sync_engine
-        self._writes: Engine = sync
-        self._reads: Engine = sync.execution_options(
+        self._writes = engine
+        self._reads: Engine = engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )
-        self._statements: Engine = sync.execution_options(isolation_level="AUTOCOMMIT")
-        event.listen(sync, "checkin", _returned)
-        event.listen(sync, "checkout", _check)
+        self._statements: Engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        event.listen(engine, "checkin", _returned)
+        event.listen(engine, "checkout", _check)
 
-    def autocommits(self, *, writes: bool) -> bool:
-        return True
+    async def _write(self, work: Work[T], job: Job, *, statement: bool) -> T:
+        if statement:  # in autocommit: sending the statement is committing
 
-    async def _run(
-        self, work: Callable[[Connection], T], job: Job, *, writes: bool, statement: bool
-    ) -> T:
-        engine = self._statements if statement else self._writes if writes else self._reads
-
-        def run() -> T:
-            with engine.connect() as connection:
+            def send(connection: Connection) -> T:
+                job.committing = True
                 return work(connection)
 
-        return await greenlet_spawn(run)
+            return await _run(self._statements, send)
+        return await _run(self._writes, lambda connection: transact(connection, work, job))
+
+    async def _read(self, work: Work[T], *, statement: bool) -> T:
+        if statement:
+            return await _run(self._statements, work)
+        return await _run(self._reads, lambda connection: transact(connection, work, Job()))
 
     async def dispose(self) -> None:
-        await self._engine.dispose()
+        await greenlet_spawn(self._writes.dispose)
+
+
+async def _run(engine: Engine, work: Work[T]) -> T:
+    """Call `work` with a connection of `engine`, in one greenlet on the event loop."""
+
+    def run() -> T:
+        with engine.connect() as connection:
+            return work(connection)
+
+    return await greenlet_spawn(run)
 
 
 #: A connection idle this long is pinged (a round trip) before use; a busier one only checked.
