@@ -40,3 +40,20 @@ def function_call(
 def exists(path: Path) -> bool:
     """Whether `path` exists (a quick look at the disk; fine to block in a test)."""
     return path.exists()
+
+
+#: What a fresh temp dir holds (relative paths, sorted).
+SKELETON = ["out", "out/instance", "out/namespace", "out/workflow"]
+
+
+def listing(path: Path) -> list[str]:
+    """Everything under `path`, as sorted relative paths (links not followed)."""
+    return sorted(str(found.relative_to(path)) for found in path.rglob("*"))
+
+
+def leftovers(root: Path) -> list[str]:
+    """The entries of a temp root other than empty skeletons (spares, or dirs of calls in flight).
+
+    Once the caller has removed what finished calls left, this is empty.
+    """
+    return sorted(entry.name for entry in root.iterdir() if listing(entry) != SKELETON)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from dirigent.errors import Code, WorkflowError
 from dirigent.functions import FunctionCall, FunctionCaller
 from dirigent.store.memory import MemoryStore
 from tests.fixtures.functions.runner import RunningFunction, free_port
-from tests.functions.support import OWNER, exists, function_call
+from tests.functions.support import OWNER, SKELETON, exists, function_call, leftovers
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
@@ -90,10 +89,10 @@ async def test_temp_dir_exists_during_the_call_and_is_removed_after(
     assert tempdir.is_absolute()
     assert seen["tempdir_exists"] is True
     assert tempdir.parent == temp_root
-    assert seen["tempdir_listing"] == ["out", "out/instance", "out/namespace", "out/workflow"]
+    assert seen["tempdir_listing"] == SKELETON
     await caller.wait_removed()
     assert not exists(tempdir)
-    assert os.listdir(temp_root) == []
+    assert leftovers(temp_root) == []  # nothing but a spare for the next call
 
 
 async def test_each_attempt_gets_its_own_temp_dir(

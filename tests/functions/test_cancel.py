@@ -14,7 +14,7 @@ from dirigent.spec.functions import FunctionFile
 from dirigent.store.memory import MemoryStore
 from tests.fixtures.functions.runner import RunningFunction
 from tests.functions.conftest import CANCEL_GRACE
-from tests.functions.support import function_call
+from tests.functions.support import exists, function_call, leftovers
 
 API_CANCEL = WorkflowError(Code.CANCELS_API, "cancelled through the API", catchable=False)
 
@@ -135,23 +135,26 @@ async def test_temp_dir_is_removed_after_a_cancel(
     caller: FunctionCaller, slow: RunningFunction, temp_root: Path
 ) -> None:
     action_id, task = await start_slow_call(caller, slow, seconds=30, obey_cancel=True)
-    assert len(os.listdir(temp_root)) == 1
+    [name] = os.listdir(temp_root)  # the call's dir
     await caller.cancel(action_id, API_CANCEL)
     with pytest.raises(WorkflowError):
         await task
     await caller.wait_removed()
-    assert os.listdir(temp_root) == []
+    assert not exists(temp_root / name)
+    assert leftovers(temp_root) == []
 
 
 async def test_cancelling_the_calling_task_abandons_the_call_cleanly(
     caller: FunctionCaller, slow: RunningFunction, temp_root: Path
 ) -> None:
     action_id, task = await start_slow_call(caller, slow, seconds=30)
+    [name] = os.listdir(temp_root)  # the call's dir
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await caller.wait_removed()
-    assert os.listdir(temp_root) == []
+    assert not exists(temp_root / name)
+    assert leftovers(temp_root) == []
     await caller.cancel(action_id, API_CANCEL)  # already gone: nothing to do
 
 
@@ -182,7 +185,7 @@ async def test_a_cancel_during_preparation_stops_the_call_before_the_post(
     assert raised.value is API_CANCEL
     assert slow.output() == []  # neither a POST nor a DELETE reached the function
     await caller.wait_removed()
-    assert os.listdir(temp_root) == []
+    assert leftovers(temp_root) == []  # the dir with the file `data` is gone
 
 
 async def test_one_action_id_cannot_be_called_twice_at_once(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,12 +16,7 @@ from dirigent.errors import Code, WorkflowError
 from dirigent.functions.answer import error_headers, interpret_answer
 from dirigent.functions.base import FunctionStore
 from dirigent.functions.sidecar import Sidecar
-from dirigent.functions.tempdir import (
-    collect_outputs,
-    make_temp_root,
-    prepare_tempdir,
-    remove_tempdir,
-)
+from dirigent.functions.tempdir import TempDirs, collect_outputs
 from dirigent.store.records import InstanceRef
 from dirigent.types import JSON
 
@@ -135,15 +129,13 @@ class FunctionCaller:
         self._max_variable = max_variable
         self._cancel_grace = cancel_grace
         self._log_grace = log_grace
-        self._temp_root = temp_root
-        self._owns_temp_root = temp_root is None
+        self._dirs = TempDirs(temp_root)
         self._sidecar = sidecar
         self._max_connections = max_connections
         self._connect_timeout = connect_timeout
         self._flights: dict[str, _Flight] = {}
         self._http: aiohttp.ClientSession | None = None
         self._control: aiohttp.ClientSession | None = None
-        self._removals: set[asyncio.Task[None]] = set()
 
     async def call(self, call: FunctionCall) -> JSON:
         """POST `call.input` to the function and return the value of its answer.
@@ -174,9 +166,12 @@ class FunctionCaller:
         # In flight from here, so that a cancel during the preparation is not lost.
         flight = _Flight(call)
         self._flights[call.action_id] = flight
-        tempdir: Path | None = None
+        tempdir: str | None = None
         try:
-            tempdir = await prepare_tempdir(self._root(), call.files, call.owner, self._store)
+            if call.files:
+                tempdir = await self._dirs.prepare(call.files, call.owner, self._store)
+            else:
+                tempdir = self._dirs.take()
             if flight.error is not None:
                 raise flight.error  # cancelled before the POST: nothing to tell the function
             if self._sidecar is not None:
@@ -196,7 +191,7 @@ class FunctionCaller:
             if self._sidecar is not None:
                 self._sidecar.unregister(call.action_id, self._log_grace)
             if tempdir is not None:
-                self._remove_later(tempdir)
+                self._dirs.release(tempdir)
 
     async def cancel(self, action_id: str, error: WorkflowError | None = None) -> None:
         """Stop the call of `action_id`; its `call` raises `error`.
@@ -213,23 +208,19 @@ class FunctionCaller:
 
     async def wait_removed(self) -> None:
         """Wait until the temp dirs of finished calls are removed."""
-        while self._removals:
-            await asyncio.wait(set(self._removals))
+        await self._dirs.wait_removed()
 
     async def aclose(self) -> None:
-        """Close all connections and finish removing temp dirs (and the root if made here)."""
-        await self.wait_removed()
+        """Close all connections and remove the temp dirs (and the root if made here)."""
+        await self._dirs.aclose()
         for session in (self._http, self._control):
             if session is not None:
                 await session.close()
         self._http = self._control = None
-        if self._owns_temp_root and self._temp_root is not None:
-            await asyncio.to_thread(shutil.rmtree, self._temp_root, ignore_errors=True)
-            self._temp_root = None
 
     # The exchange
 
-    async def _answer(self, flight: _Flight, tempdir: Path, deadline_at: float) -> _Answer:
+    async def _answer(self, flight: _Flight, tempdir: str, deadline_at: float) -> _Answer:
         """The function's answer, unless the call is stopped first: then its error is raised.
 
         The exchange runs in this task (no task and no wait of its own per call); a stop does not
@@ -267,10 +258,10 @@ class FunctionCaller:
                 telling.cancel()
                 await asyncio.wait((telling,))
 
-    async def _exchange(self, call: FunctionCall, tempdir: Path) -> _Answer:
+    async def _exchange(self, call: FunctionCall, tempdir: str) -> _Answer:
         headers = {
             ACTION_ID_HEADER: call.action_id,
-            TEMP_DIR_HEADER: str(tempdir),
+            TEMP_DIR_HEADER: tempdir,
             DEADLINE_HEADER: format_deadline(call.deadline),
             "Content-Type": "application/json",
         }
@@ -336,18 +327,6 @@ class FunctionCaller:
             pass
 
     # Resources
-
-    def _remove_later(self, tempdir: Path) -> None:
-        # Off the answer's path: on a disk, removing even the empty skeleton costs about as much
-        # as the HTTP exchange itself.
-        removal = asyncio.create_task(remove_tempdir(tempdir))
-        self._removals.add(removal)
-        removal.add_done_callback(self._removals.discard)
-
-    def _root(self) -> Path:
-        if self._temp_root is None:
-            self._temp_root = make_temp_root()
-        return self._temp_root
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:

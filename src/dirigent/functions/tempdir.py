@@ -4,12 +4,15 @@ Before the call, `prepare_tempdir` makes a fresh directory, writes the function 
 `files` into it from variables and creates `out/instance`, `out/workflow` and `out/namespace`.
 After the call, `collect_outputs` turns what the function left in `out/<scope>/` into variables of
 that scope: a file as it is (MIME `application/octet-stream`), a directory as a tar.gz archive
-(MIME `application/gzip`). `remove_tempdir` deletes it all.
+(MIME `application/gzip`). `TempDirs` gives a caller's attempts their dirs and removes them after.
 
 Disk work runs in a worker thread unless there is nothing to read or write, which keeps the common
-call (no files, no outputs) off the thread pool. That common call's temp dir is made, checked and
-removed with plain `os` calls on string paths: `pathlib` and `tempfile.mkdtemp`'s random names cost
-more than the system calls themselves on a memory-backed root.
+call (no files, no outputs) off the thread pool. That common call's temp dir is made ahead (a spare
+of `TempDirs`), checked with three `rmdir`s after the answer and removed in a loop callback, with
+plain `os` calls on string paths: `pathlib` and `tempfile.mkdtemp`'s random names cost more than
+the system calls themselves on a memory-backed root. Each system call on the loop's thread also
+lets the store's writer thread take the GIL, which the loop then waits for: the fewer a call makes
+on its way, the better.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import io
 import itertools
 import os
@@ -25,6 +29,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import time
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -44,6 +49,10 @@ SCOPES: tuple[Scope, ...] = ("instance", "workflow", "namespace")
 FILE_MIME = "application/octet-stream"
 #: MIME type of a variable made from a directory in `out/<scope>/` (a tar.gz archive).
 DIRECTORY_MIME = "application/gzip"
+#: Spares a `TempDirs` keeps at most, whatever the peak of attempts in flight.
+MAX_SPARES = 64
+#: Seconds a spare is handed out without checking that it is still there.
+SPARE_TRUSTED = 1.0
 #: A call dir is `call-<random of this process>-<counter>`: unique among processes sharing a root.
 _PROCESS = secrets.token_hex(4)
 _NAMES = itertools.count()
@@ -77,7 +86,7 @@ async def prepare_tempdir(
 
 
 async def collect_outputs(
-    path: Path,
+    path: str | Path,
     store: FunctionStore,
     *,
     owner: InstanceRef,
@@ -89,10 +98,12 @@ async def collect_outputs(
 
     Entries that cannot become variables (names that are not variable keys, links, special
     files, more than `max_variable` bytes) are skipped with an instance log line saying why.
+    The empty `out/<scope>` directories are removed: an rmdir is the cheapest test of emptiness,
+    and the call is over.
     """
-    if not _has_outputs(path):
+    if not _outputs_left(path):
         return
-    outputs, skipped = await asyncio.to_thread(_read_outputs, path, max_variable)
+    outputs, skipped = await asyncio.to_thread(_read_outputs, Path(path), max_variable)
     for scope, name, variable in outputs:
         await store.set_variable(VariableRef.of(scope, name, owner), variable)
     for message in skipped:
@@ -102,25 +113,139 @@ async def collect_outputs(
         await store.append_log(entry)
 
 
-async def remove_tempdir(path: Path) -> None:
-    """Delete the temp dir of an attempt and everything in it (links are not followed)."""
-    if _remove_skeleton(path):
-        return
-    # The worker thread finishes the removal even if the awaiting task is cancelled meanwhile.
-    await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
+class TempDirs:
+    """The temp dirs of one caller's attempts, under one root (made on first use if not given).
+
+    `take` gives an attempt without `files` a fresh empty skeleton, `prepare` one with its
+    `files`, each at a path no attempt had before; `release` hands it back after the call, to be
+    removed off the call's path (`wait_removed` waits for that).
+
+    Removing a finished attempt's dir also makes a *spare* for a later `take`: the next call's
+    skeleton, made while no call waits for it, so that the call itself makes no directory.
+    A spare is shown to no function before it is taken, so each attempt still gets directories
+    no one had before. Handing on a finished attempt's (empty) directories instead would let a
+    function that keeps a descriptor or its working directory in its temp dir after answering
+    write into a later attempt's, and checking them for emptiness when they are handed on cannot
+    rule out a write just after the check. At most as many spares are kept as attempts were in
+    flight at once, and no more than `MAX_SPARES`. Once `wait_removed` returns, the root holds
+    nothing but the dirs of attempts in flight and spares (empty skeletons no call had);
+    `aclose` removes the spares, and the root if it was made here.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self._root = root
+        self._owns_root = root is None
+        self._spares: list[tuple[str, float]] = []  # (path, `time.monotonic()` when made)
+        self._in_flight = 0
+        self._peak = 0
+        self._released: list[str] = []
+        self._sweeping: asyncio.Handle | None = None
+        self._removals: set[asyncio.Future[None]] = set()
+
+    @property
+    def root(self) -> Path:
+        """Where the dirs are: the root given, else a `make_temp_root` made on first use."""
+        if self._root is None:
+            self._root = make_temp_root()
+        return self._root
+
+    def take(self) -> str:
+        """A fresh empty skeleton for one attempt without `files`; `release` it after the call."""
+        path = self._take_spare() or _make_skeleton(self.root)
+        self._taken()
+        return path
+
+    async def prepare(
+        self, files: Sequence[FunctionFile], owner: InstanceRef, store: VariableStore
+    ) -> str:
+        """`prepare_tempdir` under the root; `release` the dir after the call."""
+        path = await prepare_tempdir(self.root, files, owner, store)
+        self._taken()
+        return str(path)
+
+    def release(self, path: str) -> None:
+        """Hand back the dir of a finished attempt: it is removed soon, off the caller's path."""
+        self._in_flight -= 1
+        self._released.append(path)
+        if self._sweeping is None:
+            # One callback for all the dirs released meanwhile: cheaper than a task per call.
+            self._sweeping = asyncio.get_running_loop().call_soon(self._sweep)
+
+    async def wait_removed(self) -> None:
+        """Wait until the dirs of released attempts are removed."""
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            self._sweep()
+        while self._removals:
+            await asyncio.wait(set(self._removals))
+
+    async def aclose(self) -> None:
+        """Remove the released dirs and the spares, and the root if it was made here."""
+        await self.wait_removed()
+        # No spares for a call that ends after this (it would make the root again), nor for
+        # calls after it before they are in flight.
+        self._peak = 0
+        spares = [path for path, _ in self._spares]
+        self._spares = []
+        if self._owns_root and self._root is not None:
+            root, self._root = self._root, None
+            await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)
+        elif spares:
+            await asyncio.to_thread(_remove_all, spares)
+
+    def _taken(self) -> None:
+        self._in_flight += 1
+        self._peak = max(self._peak, self._in_flight)
+
+    def _take_spare(self) -> str | None:
+        # No system call for a spare made just now: even one costs the loop the GIL when the
+        # store's thread holds it. An older one is first checked: someone may have cleaned up.
+        while self._spares:
+            path, made = self._spares.pop()
+            if time.monotonic() - made < SPARE_TRUSTED or os.path.isdir(f"{path}/out/namespace"):
+                return path
+            self._released.append(path)  # whatever is left of it goes with the next sweep
+        return None
+
+    def _sweep(self) -> None:
+        self._sweeping = None
+        released, self._released = self._released, []
+        for path in released:
+            if not _remove_skeleton(path):
+                removal = asyncio.get_running_loop().run_in_executor(None, _remove_tree, path)
+                self._removals.add(removal)
+                removal.add_done_callback(self._removals.discard)
+            if len(self._spares) < min(self._peak, MAX_SPARES):
+                # A full disk or a removed root: no spare, and `take` says why when it makes one.
+                with contextlib.suppress(OSError):
+                    self._spares.append((_make_skeleton(self.root), time.monotonic()))
 
 
-def _remove_skeleton(path: Path) -> bool:
+def _remove_all(paths: list[str]) -> None:
+    for path in paths:
+        _remove_tree(path)
+
+
+def _remove_tree(path: str) -> None:
+    """Delete a dir and everything in it (links are not followed)."""
+    if not _remove_skeleton(path):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_skeleton(path: str) -> bool:
     """Remove a temp dir that holds only its empty `out/` directories, without a thread.
 
-    Most calls leave nothing behind; five rmdir calls then cost microseconds, while a worker thread
-    contends for the GIL with the event loop.
+    Most calls leave nothing behind; a few rmdir calls then cost microseconds, while a worker
+    thread contends for the GIL with the event loop.
     """
     out = f"{path}/out"
     try:
-        for scope in SCOPES:
-            os.rmdir(f"{out}/{scope}")
-        os.rmdir(out)
+        try:
+            os.rmdir(out)  # the common case: `collect_outputs` removed the empty scopes
+        except OSError:  # the call did not get that far, or left outputs
+            for scope in SCOPES:
+                os.rmdir(f"{out}/{scope}")
+            os.rmdir(out)
         os.rmdir(path)
     except OSError:
         return False
@@ -131,20 +256,29 @@ def _remove_skeleton(path: Path) -> bool:
 
 
 def _make_tempdir(root: Path, contents: list[tuple[FunctionFile, bytes]]) -> Path:
+    path = Path(_make_skeleton(root))
     try:
-        made = _new_dir(root)
+        for file, data in contents:
+            _write_file(path, file, data)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return path
+
+
+def _make_skeleton(root: Path) -> str:
+    """A new owner-only dir under `root` (made if missing) with its empty `out/` directories."""
+    try:
+        path = _new_dir(root)
     except FileNotFoundError:  # first use, or someone removed it: make it, once
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        made = _new_dir(root)
-    path = Path(made)
+        path = _new_dir(root)
     try:
         # Each mkdir costs tens of microseconds on a disk: make exactly the five directories.
-        out = f"{made}/out"
+        out = f"{path}/out"
         os.mkdir(out)
         for scope in SCOPES:
             os.mkdir(f"{out}/{scope}")
-        for file, data in contents:
-            _write_file(path, file, data)
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
@@ -247,15 +381,17 @@ class _Skip(Exception):
     """An out entry that cannot become a variable; the message says why."""
 
 
-def _has_outputs(path: Path) -> bool:
+def _outputs_left(path: str | Path) -> bool:
+    """Whether any `out/<scope>` holds something; those that are empty are removed."""
+    left = False
     for scope in SCOPES:
         try:
-            with os.scandir(f"{path}/out/{scope}") as entries:
-                if next(entries, None) is not None:
-                    return True
-        except OSError:
-            continue
-    return False
+            os.rmdir(f"{path}/out/{scope}")
+        except FileNotFoundError:  # the function removed it: nothing to collect
+            pass
+        except OSError:  # not empty (or not a directory: `_read_outputs` skips it)
+            left = True
+    return left
 
 
 def _read_outputs(
