@@ -7,7 +7,6 @@ the effects in order.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from dirigent.engine.instance import BranchStatus, Instance, Status
 from dirigent.engine.limits import Limits
 from dirigent.engine.matching import glob_matches
 from dirigent.errors import Code, WorkflowError
+from dirigent.ids import random_hex
 from dirigent.jq import Template
 from dirigent.spec import WorkflowDefinition
 from dirigent.spec.states import State
@@ -69,7 +69,7 @@ class Turn:
 
     def new_action_id(self) -> str:
         # Unguessable: the sidecar serves logs and variables to whoever presents a live id.
-        return secrets.token_hex(16)
+        return random_hex(16)
 
     # Data
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from dirigent.functions.answer import error_headers, interpret_answer
 from dirigent.functions.base import FunctionStore
 from dirigent.functions.sidecar import Sidecar
 from dirigent.functions.tempdir import TempDirs, collect_outputs
+from dirigent.ids import random_hex
 from dirigent.store.records import InstanceRef
 from dirigent.types import JSON
 
@@ -35,7 +35,7 @@ _Answer = tuple[int, CIMultiDictProxy[str], bytes]
 
 def new_action_id() -> str:
     """A fresh, unguessable action id (128 random bits as hex); never `development`."""
-    return secrets.token_hex(16)
+    return random_hex(16)
 
 
 def format_deadline(deadline: datetime) -> str:

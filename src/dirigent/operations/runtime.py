@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ from dirigent.errors import Code, InvalidInput, LeaseLost, NotFound, WorkflowErr
 from dirigent.events.logs import instance_log_event
 from dirigent.functions import FunctionCall
 from dirigent.functions.dispatch import CallSite, Functions
+from dirigent.ids import random_hex
 from dirigent.operations.clock import Clock, RealClock, TimerHandle
 from dirigent.operations.metrics import Metrics
 from dirigent.operations.ports import EventSink, SecretSource, WorkflowRevision, WorkflowSource
@@ -736,7 +736,7 @@ def to_create(instance: Instance) -> NewInstance:
 
 
 def secrets_token() -> str:
-    return secrets.token_hex(8)
+    return random_hex(8)
 
 
 def _encode(trigger: Trigger) -> bytes:
