@@ -1,31 +1,50 @@
-"""Secrets and registry credentials, encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256)."""
+"""Secrets and registry credentials, encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256).
+
+cryptography (about 6 MB of a server's memory) is loaded when a value is first sealed or opened; keys
+are made and checked without it.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import os
+from functools import cached_property
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from dirigent.errors import Internal, InvalidInput
 from dirigent.store.base import SealedKind, Store
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 
 def load_key(key: str, data_dir: Path) -> bytes:
     """The configured key, or the one kept in `data_dir/secret.key` (made on first use, owner-only)."""
     if key:
-        try:
-            Fernet(key.encode())
-        except ValueError:
-            raise InvalidInput("secret_key must be 32 url-safe base64-encoded bytes") from None
+        if not _is_fernet_key(key.encode()):
+            raise InvalidInput("secret_key must be 32 url-safe base64-encoded bytes")
         return key.encode()
     path = data_dir / "secret.key"
     if path.exists():
-        return path.read_bytes().strip()
+        stored = path.read_bytes().strip()
+        if not _is_fernet_key(stored):
+            raise InvalidInput(f"{path} must hold 32 url-safe base64-encoded bytes")
+        return stored
     data_dir.mkdir(parents=True, exist_ok=True)
-    fresh = Fernet.generate_key()
+    fresh = base64.urlsafe_b64encode(os.urandom(32))  # as Fernet.generate_key()
     path.touch(mode=0o600)
     path.write_bytes(fresh)
     return fresh
+
+
+def _is_fernet_key(key: bytes) -> bool:
+    """Whether `Fernet(key)` takes `key`: 32 bytes, url-safe base64-encoded."""
+    try:
+        return len(base64.urlsafe_b64decode(key)) == 32
+    except binascii.Error:
+        return False
 
 
 class Vault:
@@ -33,7 +52,13 @@ class Vault:
 
     def __init__(self, store: Store, key: bytes) -> None:
         self._store = store
-        self._fernet = Fernet(key)
+        self._key = key
+
+    @cached_property
+    def _fernet(self) -> Fernet:
+        from cryptography.fernet import Fernet  # here: loaded by the first secret
+
+        return Fernet(self._key)
 
     async def put(self, kind: SealedKind, namespace: str, name: str, value: str) -> None:
         await self._store.set_sealed(kind, namespace, name, self._fernet.encrypt(value.encode()))
@@ -42,6 +67,8 @@ class Vault:
         sealed = await self._store.get_sealed(kind, namespace, name)
         if sealed is None:
             return None
+        from cryptography.fernet import InvalidToken  # here: loaded by the first secret
+
         try:
             return self._fernet.decrypt(sealed).decode()
         except InvalidToken:

@@ -153,7 +153,7 @@ class SqlStore(Store):
         """Connect to `url` (`sqlite:///path`, `postgresql://user@host:port/db`) and migrate it."""
         db = dialect_for(url).open(url)
         try:
-            await upgrade(db)
+            await upgrade(db, url)
         except BaseException:
             await db.dispose()
             raise

@@ -3,6 +3,9 @@
 Results go to stdout: tables without borders (one row a line, columns padded: easy to read and to
 `grep`), JSON, or a one-line confirmation (`created namespace demo`). Progress, hints and errors go
 to stderr, so that stdout holds only the result.
+
+rich is imported where it draws, not here: the server process imports every command (and so this
+module) and would keep rich's 2 MB for nothing.
 """
 
 from __future__ import annotations
@@ -16,14 +19,14 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
-
-from rich.console import Console
-from rich.status import Status
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from dirigent.types import JSON
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
+    from rich.text import Text
 
 
 class Output(enum.StrEnum):
@@ -34,6 +37,8 @@ class Output(enum.StrEnum):
 
 
 def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     # Not a terminal: never wrap rows, so that each row stays on one line for grep and scripts.
     width = None if stream.isatty() else 100_000
@@ -54,6 +59,8 @@ def print_json_line(value: JSON) -> None:
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, empty: str) -> None:
     """A borderless table; `empty` on stderr when there are no rows."""
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for column in columns:
         table.add_column(column, no_wrap=True)
@@ -220,6 +227,8 @@ class Progress:
             self._status.update(self._text(*self._last))
 
     def _text(self, status: str, state: str) -> Text:
+        from rich.text import Text
+
         where = f", state {state}" if state else ""
         return Text(f"{self.instance_id}: {status}{where} ({seconds(self.elapsed())})")
 

@@ -1,11 +1,14 @@
 """Alembic migrations of the durable stores' schema, run in code: no alembic.ini is needed.
 
-`migrate(url)` upgrades a database to the newest schema; `SqlStore.open` does it on every start, so a
-new version of Dirigent migrates its database by itself. Servers starting at once are serialised
-(PostgreSQL: an advisory lock; SQLite: the write lock of `BEGIN IMMEDIATE`).
+`SqlStore.open` calls `upgrade` on every start, so a new version of Dirigent migrates its database
+by itself. Servers starting at once are serialised (PostgreSQL: an advisory lock; SQLite: the write
+lock of `BEGIN IMMEDIATE`).
 
-A database already at `HEAD` is left alone after one plain query of `alembic_version`: Alembic (about
-20 MB that would stay in the server's memory) is imported only when there is something to upgrade.
+A database already at `HEAD` is left alone after one plain query of `alembic_version`. Any other is
+migrated by a child process (`python -m dirigent.store.migrations`: the same interpreter,
+environment and working directory), so Alembic (about 10 MB that would stay) never enters the
+server's memory; a store error of the child is raised again here, the same. A process that has
+loaded Alembic already (the tests, a tool) migrates in itself: a child would save nothing there.
 
 A new revision is a new file in `versions/` written by hand after `0001_initial.py` (set `down_revision`),
 spelling types out rather than importing `schema.py`; change `schema.py` alike, and the test that compares
@@ -15,12 +18,25 @@ Alembic's own head).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from dirigent.errors import (
+    Conflict,
+    DirigentError,
+    Internal,
+    InvalidInput,
+    NotFound,
+    StoreUnavailable,
+    Unavailable,
+)
 from dirigent.store.database import Database
 from dirigent.store.dialect import dialect_for
 from dirigent.store.failures import translate
@@ -33,6 +49,10 @@ SCRIPTS = Path(__file__).parent
 #: The newest revision in `versions/`.
 HEAD = "0002"
 _VERSION = text("SELECT version_num FROM alembic_version")
+#: The errors a child reports, by class name (`StoreUnavailable` has a field more).
+_REPORTED = {
+    kind.__name__: kind for kind in (NotFound, InvalidInput, Conflict, Unavailable, Internal)
+}
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -46,17 +66,75 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def upgrade(db: Database) -> None:
-    """Upgrade `db` to the newest revision, in one transaction (nothing to do at `HEAD`)."""
+async def upgrade(db: Database, url: str) -> None:
+    """Upgrade `db`, opened from `url`, to the newest revision (nothing to do at `HEAD`)."""
+    if await db.read(_at_head):
+        return
+    if "alembic" in sys.modules:  # loaded already (the tests, a tool): a child would save nothing
+        await _run_alembic(db)
+    else:
+        await migrate_in_child(url)
 
+
+async def migrate(url: str) -> None:
+    """Upgrade the database at `url` (`sqlite:///…`, `postgresql://…`) to the newest schema, in this
+    process."""
+    db = dialect_for(url).open(url)
+    try:
+        await _run_alembic(db)
+    finally:
+        await db.dispose()
+
+
+async def migrate_in_child(url: str) -> None:
+    """`migrate(url)` in a child process; its store error is raised here. Another failure (a bug,
+    a database Alembic cannot upgrade) leaves the child's traceback on stderr and raises
+    `Internal`."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        __name__,
+        # on stdin, not in the arguments, which every user of the machine can read
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, _ = await child.communicate(url.encode())
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+            child.kill()  # cut short, the migration rolls back (it is one transaction)
+        raise
+    if child.returncode == 0:
+        return
+    if out.strip():
+        raise reported_error(out.decode().splitlines()[-1])
+    raise Internal(
+        f"migrating the database failed: the migration process ended with status {child.returncode}"
+    )
+
+
+def error_report(error: DirigentError) -> str:
+    """`error` as one line of JSON, for `reported_error` in the parent process."""
+    committed = error.may_have_committed if isinstance(error, StoreUnavailable) else None
+    kind = type(error).__name__
+    return json.dumps({"kind": kind, "message": error.message, "may_have_committed": committed})
+
+
+def reported_error(line: str) -> DirigentError:
+    """The error that `error_report` wrote."""
+    report = json.loads(line)
+    if report["kind"] == StoreUnavailable.__name__:
+        return StoreUnavailable(report["message"], may_have_committed=report["may_have_committed"])
+    return _REPORTED.get(report["kind"], Internal)(report["message"])
+
+
+async def _run_alembic(db: Database) -> None:
     def run(connection: Connection) -> None:
         from alembic import command  # here, not at the top: only to migrate
 
         db.dialect.lock_migrations(connection)
         command.upgrade(alembic_config(connection), "head")
 
-    if await db.read(_at_head):
-        return
     try:
         await db.transaction(run)
     except (SQLAlchemyError, OSError) as exc:
@@ -68,12 +146,3 @@ def _at_head(connection: Connection) -> bool:
     if not inspect(connection).has_table("alembic_version"):
         return False
     return connection.execute(_VERSION).scalars().all() == [HEAD]
-
-
-async def migrate(url: str) -> None:
-    """Upgrade the database at `url` (`sqlite:///…`, `postgresql://…`) to the newest schema."""
-    db = dialect_for(url).open(url)
-    try:
-        await upgrade(db)
-    finally:
-        await db.dispose()
