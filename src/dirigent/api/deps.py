@@ -17,7 +17,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 MAX_LIMIT = 10_000
 
 
-def server_of(request: Request) -> Server:
+async def server_of(request: Request) -> Server:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hop on every request.
     server: Server = request.app.state.server
     return server
 
