@@ -17,7 +17,6 @@ from sqlalchemy.exc import OperationalError
 
 from dirigent.errors import InvalidInput, StoreUnavailable
 from dirigent.store import Commit, postgres
-from dirigent.store.postgres_writes import PostgresWrites
 from dirigent.store.records import InboxItem, LogEntry, Namespace
 from dirigent.store.sql import SqlStore
 from dirigent.store.steps import StatementWriter
@@ -64,8 +63,11 @@ async def test_a_failing_step_may_have_committed_where_it_is_one_statement(
             "step", {}, ConnectionResetError("connection lost"), connection_invalidated=True
         )
 
+    async def reset(*args: Any, **kwargs: Any) -> list[Any]:
+        raise ConnectionResetError("connection lost")
+
     monkeypatch.setattr(StatementWriter, "step", lost)
-    monkeypatch.setattr(PostgresWrites, "write_step", lost)
+    monkeypatch.setattr(asyncpg.Connection, "fetch", reset)  # PostgreSQL: the step's statement
     with pytest.raises(StoreUnavailable) as failed:
         await sql.commit(Commit(instance("i1")), "s1")
     # SQLite fails before COMMIT; PostgreSQL runs the step as one statement in autocommit, so the

@@ -84,11 +84,12 @@ async def writer(tmp_path: Path) -> AsyncIterator[Writer]:
     db = dialect_for(url).open(url)
     statements: list[str] = []
     began = threading.Event()
+    loop_thread = threading.get_ident()
 
-    def trace(sql: str) -> None:  # in the writer thread
+    def trace(sql: str) -> None:  # on the loop, or in the writer thread
         statements.append(sql)
-        if sql == "BEGIN IMMEDIATE":
-            began.set()
+        if sql == "BEGIN IMMEDIATE" and threading.get_ident() != loop_thread:
+            began.set()  # in the thread: the lock was taken when tried on the loop
 
     def traced(connection: Connection) -> None:
         connection.connection.dbapi_connection.set_trace_callback(trace)
@@ -196,8 +197,12 @@ async def test_a_write_cancelled_while_it_runs_rolls_back_alone(writer: Writer) 
         go_on.wait(PATIENCE)
 
     async with writer.lock_held():
+        # `transaction` runs its batch in the writer thread, as a turn that waited for the lock
+        # does: on the event loop nothing could cancel a write midway.
         a, cancelled, b = start(
-            store.create_namespace("a", T0), writer.db.write(slow), store.create_namespace("b", T0)
+            store.create_namespace("a", T0),
+            writer.db.transaction(slow),
+            store.create_namespace("b", T0),
         )
     assert await asyncio.to_thread(running.wait, PATIENCE)
     cancelled.cancel()

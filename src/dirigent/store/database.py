@@ -1,11 +1,11 @@
-"""How the SQL store reaches its database: each store call is one synchronous function, run in one hop.
+"""How the SQL store reaches its database: each store call is one synchronous function, one hop at most.
 
 `SqlStore` writes every operation as a plain function of a SQLAlchemy `Connection` (`Work`). A `Database`
-runs it whole — connection, BEGIN, the statements, COMMIT — in one hop: SQLite in a thread of its own
-(`sqlite.py`: every statement runs in that thread, not one thread hop per statement; the writes queued
-meanwhile share one transaction), PostgreSQL in one greenlet on the event loop (`postgres.py`: each
-statement is one round trip to the server, with no further hops in between). Driver errors become store
-errors here, once (`failures.translate`).
+runs it whole — connection, BEGIN, the statements, COMMIT — in one hop at most: SQLite on the event loop
+when that cannot wait, else in a thread of its own (`sqlite.py`: every statement of a call runs in one
+place, not one thread hop per statement; the writes queued meanwhile share one transaction), PostgreSQL
+in one greenlet on the event loop (`postgres.py`: each statement is one round trip to the server, with
+no further hops in between). Driver errors become store errors here, once (`failures.translate`).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from dirigent.errors import InvalidInput
 
 if TYPE_CHECKING:
     from dirigent.store.database import Database
+    from dirigent.store.driver import Statement
     from dirigent.store.steps import Step
 
 
@@ -46,19 +47,16 @@ class CoreStatement:
 class SingleStatements(Protocol):
     """Writes a dialect makes in one statement each; they run without BEGIN/COMMIT (one round trip)."""
 
-    def write_step(self, db: Connection, step: Step) -> bool:
-        """Write `step`; False (and nothing written) when `step.owner` does not hold the lease."""
+    def write_step(self, step: Step) -> Statement[bool]:
+        """The statement writing `step`; it reads False (and writes nothing) when `step.owner` does
+        not hold the lease."""
         ...
 
     def create_instance(
-        self,
-        db: Connection,
-        row: dict[str, Any],
-        inbox: list[dict[str, Any]],
-        unknown: list[dict[str, Any]],
-    ) -> None:
-        """Insert the instance `row` with its `inbox` rows, and those of `unknown` rows whose
-        instance is pending (see `steps.split_inbox`)."""
+        self, row: dict[str, Any], inbox: list[dict[str, Any]], unknown: list[dict[str, Any]]
+    ) -> Statement[None]:
+        """The statement inserting the instance `row` with its `inbox` rows, and those of `unknown`
+        rows whose instance is pending (see `steps.split_inbox`)."""
         ...
 
 

@@ -14,6 +14,8 @@ The CTEs of one statement share one snapshot and run together, so they must not 
 twice; `steps.plan` leaves no overlaps. Inbox items of other instances are written only if those are
 pending in that snapshot (`known` marks the rows of this instance and its new children). Foreign keys
 are checked at the end of the statement, so a new child's inbox items find the child.
+
+Each write is a `driver.Statement`, which `postgres.py` runs on asyncpg directly.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, Connection, Table, TextClause, bindparam, text
+from sqlalchemy import Boolean, Integer, Table, TextualSelect, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from dirigent.store import schema as t
+from dirigent.store.driver import AnyRow, Statement
 from dirigent.store.steps import VARIABLE_KEY, Step
 
 _PG = PGDialect()  # type: ignore[no-untyped-call]  # to spell column types
@@ -106,21 +109,50 @@ _SAVE_PARAMS = [
 class PostgresWrites:
     """The `SingleStatements` of PostgreSQL."""
 
-    def write_step(self, db: Connection, step: Step) -> bool:
-        return write_step(db, step)
+    def write_step(self, step: Step) -> Statement[bool]:
+        inbox = _inbox_rows(step.inbox, step.unknown)
+        shape = _Shape(
+            release=step.release,
+            ended=step.ended,
+            children=_size(step.children),
+            removed=_size(step.removed),
+            inbox=_size(inbox),
+            set_variables=_size(step.set_variables),
+            deleted_variables=_size(step.deleted_variables),
+            logs=_size(step.logs),
+        )
+        params: dict[str, Any] = {"s_id": step.id, "s_owner": step.owner}
+        params.update((c, step.changes[c]) for c in _SAVED)
+        if step.removed:
+            params["s_removed"] = step.removed[0] if shape.removed == ONE else step.removed
+        for part, rows in (
+            (_CHILDREN, step.children),
+            (_INBOX, inbox),
+            (_SET, step.set_variables),
+            (_DELETE, step.deleted_variables),
+            (_LOGS, step.logs),
+        ):
+            if rows:
+                params.update(part.values(rows))
+        return Statement(_statement(shape), params, _saved)
 
     def create_instance(
-        self,
-        db: Connection,
-        row: dict[str, Any],
-        inbox: list[dict[str, Any]],
-        unknown: list[dict[str, Any]],
-    ) -> None:
+        self, row: dict[str, Any], inbox: list[dict[str, Any]], unknown: list[dict[str, Any]]
+    ) -> Statement[None]:
         items = _inbox_rows(inbox, unknown)
         params = _CHILDREN.values([row])
         if items:
             params.update(_INBOX.values(items))
-        db.execute(_creation(_size(items)), params)
+        return Statement(_creation(_size(items)), params, _created)
+
+
+def _saved(rows: Sequence[AnyRow]) -> bool:
+    """Whether the step was written: the instance's row was, so its owner held the lease."""
+    return bool(rows[0].saved == 1)
+
+
+def _created(rows: Sequence[AnyRow]) -> None:
+    """Nothing to read: a duplicate id failed the statement."""
 
 
 class _Shape(NamedTuple):
@@ -144,38 +176,8 @@ def _inbox_rows(known: list[dict[str, Any]], unknown: list[dict[str, Any]]) -> l
     )
 
 
-def write_step(db: Connection, step: Step) -> bool:
-    """Write `step` in one statement; False (nothing written) when `step.owner` lacks the lease."""
-    inbox = _inbox_rows(step.inbox, step.unknown)
-    shape = _Shape(
-        release=step.release,
-        ended=step.ended,
-        children=_size(step.children),
-        removed=_size(step.removed),
-        inbox=_size(inbox),
-        set_variables=_size(step.set_variables),
-        deleted_variables=_size(step.deleted_variables),
-        logs=_size(step.logs),
-    )
-    params: dict[str, Any] = {"s_id": step.id, "s_owner": step.owner}
-    params.update((c, step.changes[c]) for c in _SAVED)
-    if step.removed:
-        params["s_removed"] = step.removed[0] if shape.removed == ONE else step.removed
-    for part, rows in (
-        (_CHILDREN, step.children),
-        (_INBOX, inbox),
-        (_SET, step.set_variables),
-        (_DELETE, step.deleted_variables),
-        (_LOGS, step.logs),
-    ):
-        if rows:
-            params.update(part.values(rows))
-    saved: int = db.execute(_statement(shape), params).scalar_one()
-    return saved == 1
-
-
 @functools.cache
-def _statement(shape: _Shape) -> TextClause:
+def _statement(shape: _Shape) -> TextualSelect:
     release = ", lease_owner = NULL, lease_until = NULL" if shape.release else ""
     ctes = [
         f"""saved AS (
@@ -226,8 +228,7 @@ def _statement(shape: _Shape) -> TextClause:
     SELECT {_LOGS.select()} FROM {_LOGS.source(shape.logs, ordinality=True)}
     WHERE {_HELD} ORDER BY l.n)""")
         params += _LOGS.params(shape.logs)
-    sql = "WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM saved"
-    return text(sql).bindparams(*params)
+    return _select_saved(ctes, params)
 
 
 def _upsert_inbox(size: int) -> str:
@@ -240,7 +241,7 @@ def _upsert_inbox(size: int) -> str:
 
 
 @functools.cache
-def _creation(inbox: int) -> TextClause:
+def _creation(inbox: int) -> TextualSelect:
     """A new instance (a duplicate id fails the statement) and its first inbox items."""
     ctes = [
         f"""saved AS (
@@ -252,5 +253,10 @@ def _creation(inbox: int) -> TextClause:
     if inbox:
         ctes.append(_upsert_inbox(inbox))
         params += _INBOX.params(inbox)
-    sql = "WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM saved"
-    return text(sql).bindparams(*params)
+    return _select_saved(ctes, params)
+
+
+def _select_saved(ctes: list[str], params: list[BindParameter[Any]]) -> TextualSelect:
+    """The statement of `ctes` that counts the rows `saved` wrote (1, or 0 without the lease)."""
+    sql = "WITH " + ",\n".join(ctes) + "\nSELECT count(*) AS saved FROM saved"
+    return text(sql).bindparams(*params).columns(saved=Integer)

@@ -2,8 +2,9 @@
 
 What differs between the databases sits in `sqlite.py` / `postgres.py` behind `Dialect`; this module
 never asks which one it talks to. Every method is one transaction, written as a plain function of a
-connection that the `Database` runs in one hop (`database.py`). Writes report failures as store errors:
-`StoreUnavailable(may_have_committed=…)` says whether COMMIT had been sent.
+connection that the `Database` runs in one hop (`database.py`); the hot single statements are
+`driver.Statement`s, which PostgreSQL runs on its driver directly. Writes report failures as store
+errors: `StoreUnavailable(may_have_committed=…)` says whether COMMIT had been sent.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from dirigent.store.base import (
 )
 from dirigent.store.database import Database
 from dirigent.store.dialect import dialect_for
+from dirigent.store.driver import AnyRow, Statement, first
 from dirigent.store.identity import normalize, scope_identity
 from dirigent.store.migrations import upgrade
 from dirigent.store.records import (
@@ -301,13 +303,8 @@ class SqlStore(Store):
     async def get_workflow(
         self, namespace: str, workflow: str, revision: int | None = None
     ) -> WorkflowRecord | None:
-        def work(db: Connection) -> WorkflowRecord | None:
-            try:
-                return _get_workflow(db, namespace, workflow, revision)
-            except NotFound:
-                return None
-
-        return await self._db.read(work, statement=True)
+        row = await self._db.read(_workflow(namespace, workflow, revision), statement=True)
+        return workflow_record(row) if row else None
 
     async def list_workflows(
         self, namespace: str, offset: int = 0, limit: int = 100
@@ -373,17 +370,16 @@ class SqlStore(Store):
         if lease is not None:
             row["lease_owner"], row["lease_until"] = lease.owner, lease.until
         known, unknown = split_inbox(inbox, {instance.id: instance.status == "pending"})
+
+        def statements(db: Connection) -> None:
+            self._writer.insert_instance(db, row)
+            self._writer.upsert_inbox(db, known, unknown)
+
         single = self._single
-
-        def work(db: Connection) -> None:
-            if single is not None:
-                single.create_instance(db, row, known, unknown)
-            else:
-                self._writer.insert_instance(db, row)
-                self._writer.upsert_inbox(db, known, unknown)
-
         await self._db.write(
-            work, conflict=f"instance '{instance.id}' exists already", statement=single is not None
+            statements if single is None else single.create_instance(row, known, unknown),
+            conflict=f"instance '{instance.id}' exists already",
+            statement=single is not None,
         )
 
     async def commit(self, commit: Commit, owner: str) -> None:
@@ -391,24 +387,22 @@ class SqlStore(Store):
         # A step that changes event waits (a waiting state entered or left) runs statement by
         # statement in a transaction: the single-statement form has no part for waits.
         single = self._single if step.waits is None else None
-        write = self._writer.step if single is None else single.write_step
 
-        def work(db: Connection) -> None:
-            if not write(db, step):
-                raise LeaseLost(f"'{owner}' does not hold the lease of instance '{step.id}'")
+        def statements(db: Connection) -> bool:
+            return self._writer.step(db, step)
 
-        await self._db.write(
-            work,
+        saved = await self._db.write(
+            statements if single is None else single.write_step(step),
             conflict="an instance with the id of a child exists already",
             statement=single is not None,
         )
+        if not saved:  # nothing was written: the lease is checked first
+            raise LeaseLost(f"'{owner}' does not hold the lease of instance '{step.id}'")
 
     async def load_instance(self, instance_id: str) -> StoredInstance | None:
-        def work(db: Connection) -> StoredInstance | None:
-            row = db.execute(_LOAD_INSTANCE, {"id": instance_id}).first()
-            return stored_instance(row) if row else None
-
-        return await self._db.read(work, statement=True)
+        statement = Statement(_LOAD_INSTANCE, {"id": instance_id}, first)
+        row = await self._db.read(statement, statement=True)
+        return stored_instance(row) if row else None
 
     async def list_instances(
         self,
@@ -508,13 +502,9 @@ class SqlStore(Store):
     # Variables
 
     async def get_variable(self, ref: VariableRef) -> Variable | None:
-        key = variable_key_row(normalize(ref))
-
-        def work(db: Connection) -> Variable | None:
-            row = db.execute(_GET_VARIABLE, key).first()
-            return Variable(row.data, row.mime_type) if row else None
-
-        return await self._db.read(work, statement=True)
+        statement = Statement(_GET_VARIABLE, variable_key_row(normalize(ref)), first)
+        row = await self._db.read(statement, statement=True)
+        return Variable(row.data, row.mime_type) if row else None
 
     async def set_variable(self, ref: VariableRef, variable: Variable) -> None:
         row = variable_row(ref, variable)
@@ -693,14 +683,18 @@ class SqlStore(Store):
         return await self._db.read(events.next_schedule, statement=True)
 
 
+def _workflow(namespace: str, workflow: str, revision: int | None) -> Statement[AnyRow | None]:
+    """The statement reading the row of a workflow at its latest revision, or at `revision`."""
+    key = {"namespace": namespace, "workflow": workflow}
+    if revision is None:
+        return Statement(_LATEST_WORKFLOW, key, first)
+    return Statement(_WORKFLOW_REVISION, {**key, "revision": revision}, first)
+
+
 def _get_workflow(
     db: Connection, namespace: str, workflow: str, revision: int | None
 ) -> WorkflowRecord:
-    key = {"namespace": namespace, "workflow": workflow}
-    if revision is None:
-        row = db.execute(_LATEST_WORKFLOW, key).first()
-    else:
-        row = db.execute(_WORKFLOW_REVISION, {**key, "revision": revision}).first()
+    row = _workflow(namespace, workflow, revision)(db)
     if row is None:
         raise missing_workflow(namespace, workflow)
     return workflow_record(row)

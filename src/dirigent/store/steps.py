@@ -14,8 +14,8 @@ documents for writing them in order:
 - rows come sorted by key, so concurrent writers lock rows in the same order.
 
 `StatementWriter` writes a `Step` with one prepared statement per non-empty part (executemany for
-lists). On SQLite the whole step runs in the store's writer thread, so the statements cost no hop each,
-and they run on the sqlite3 cursor directly (`sqlite.DriverStatement`).
+lists). On SQLite the whole step runs in one turn of the store's writer, so the statements cost no hop
+each, and they run on the sqlite3 cursor directly (`sqlite.DriverStatement`).
 """
 
 from __future__ import annotations
