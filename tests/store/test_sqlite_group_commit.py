@@ -9,7 +9,6 @@ queued meanwhile shares the next transaction (counted by tracing the writer's co
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -24,11 +23,10 @@ from dirigent.errors import Conflict, Internal, LeaseLost, NotFound
 from dirigent.store import Commit
 from dirigent.store import schema as t
 from dirigent.store.database import Database
-from dirigent.store.dialect import dialect_for
-from dirigent.store.migrations import migrate
 from dirigent.store.records import Namespace, Variable, VariableRef
 from dirigent.store.sql import SqlStore
 from dirigent.store.sqlite import BATCH
+from tests.store.sqlite_tracing import Traced, traced_store
 from tests.store.support import T0, instance, started, workflow
 
 T = TypeVar("T")
@@ -39,37 +37,36 @@ PATIENCE = 5
 
 @dataclass
 class Writer:
-    """A SQLite store, its database, and the statements its writer connection runs."""
+    """A traced SQLite store, and ways to make writes queue behind a first one."""
 
-    store: SqlStore
-    db: Database
-    path: Path
-    statements: list[str]
-    began: threading.Event
+    traced: Traced
+
+    @property
+    def store(self) -> SqlStore:
+        return self.traced.store
+
+    @property
+    def db(self) -> Database:
+        return self.traced.db
 
     @asynccontextmanager
     async def lock_held(self) -> AsyncIterator[None]:
         """Hold SQLite's write lock from another connection while a first write waits for it in
         the writer thread: writes queued in the block wait too, and when the block ends they
         commit in the transactions after the first write's."""
-        other = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            self.began.clear()  # every write before has ended
+        with self.traced.lock_held():
+            self.traced.waiting.clear()  # every write before has ended
             first = asyncio.create_task(self.store.create_namespace("first", T0))
-            assert await asyncio.to_thread(self.began.wait, PATIENCE)
-            self.statements.clear()  # from the first write's transaction on
+            assert await asyncio.to_thread(self.traced.waiting.wait, PATIENCE)
+            self.traced.statements.clear()  # from the first write's transaction on
             yield
             await asyncio.sleep(0)  # the tasks started in the block queue (or abandon) their writes
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
         await first
 
     def batches(self) -> list[int]:
         """How many writes each transaction after the first write's ran."""
         sizes: list[int] = []
-        for sql in self.statements:
+        for sql, _ in self.traced.statements:
             if sql == "BEGIN IMMEDIATE":
                 sizes.append(0)
             elif sql == "SAVEPOINT write" and sizes:
@@ -79,27 +76,8 @@ class Writer:
 
 @pytest.fixture
 async def writer(tmp_path: Path) -> AsyncIterator[Writer]:
-    url = f"sqlite:///{tmp_path}/store.db"
-    await migrate(url)
-    db = dialect_for(url).open(url)
-    statements: list[str] = []
-    began = threading.Event()
-    loop_thread = threading.get_ident()
-
-    def trace(sql: str) -> None:  # on the loop, or in the writer thread
-        statements.append(sql)
-        if sql == "BEGIN IMMEDIATE" and threading.get_ident() != loop_thread:
-            began.set()  # in the thread: the lock was taken when tried on the loop
-
-    def traced(connection: Connection) -> None:
-        connection.connection.dbapi_connection.set_trace_callback(trace)
-
-    await db.transaction(traced)
-    store = SqlStore(db)
-    try:
-        yield Writer(store, db, tmp_path / "store.db", statements, began)
-    finally:
-        await store.aclose()
+    async with traced_store(tmp_path) as traced:
+        yield Writer(traced)
 
 
 def start(*writes: Coroutine[Any, Any, T]) -> list[asyncio.Task[T]]:

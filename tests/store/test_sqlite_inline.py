@@ -9,11 +9,8 @@ thread.
 from __future__ import annotations
 
 import asyncio
-import os
-import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -22,13 +19,10 @@ import pytest
 from sqlalchemy import Connection, insert, select
 
 from dirigent.store import schema as t
-from dirigent.store.database import Database
-from dirigent.store.dialect import dialect_for
 from dirigent.store.driver import AnyRow, Statement, first
-from dirigent.store.migrations import migrate
 from dirigent.store.records import Namespace, Variable, VariableRef
-from dirigent.store.sql import SqlStore
 from dirigent.store.sqlite import CHECKPOINT_PAGES, FIRST_CHECKPOINT_AFTER
+from tests.store.sqlite_tracing import Traced, traced_store
 from tests.store.support import T0, started
 
 T = TypeVar("T")
@@ -38,69 +32,10 @@ PATIENCE = 5
 CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
 
 
-@dataclass
-class Traced:
-    """A SQLite store, its database and file, and the statements its writer's connection ran, each
-    with whether it ran on the loop's thread."""
-
-    store: SqlStore
-    db: Database
-    path: Path
-    statements: list[tuple[str, bool]]
-    #: Set when the writer thread sends BEGIN IMMEDIATE (after it was tried on the loop).
-    waiting: threading.Event
-
-    def threads(self) -> set[bool]:
-        """Whether the statements traced ran on the loop's thread (True), in another (False)."""
-        return {on_loop for _, on_loop in self.statements}
-
-    def runs(self, sql: str) -> list[bool]:
-        """For each time `sql` ran, whether it ran on the loop's thread."""
-        return [on_loop for traced, on_loop in self.statements if traced == sql]
-
-    @contextmanager
-    def lock_held(self) -> Iterator[None]:
-        """Hold SQLite's write lock from another connection (as another process would)."""
-        other = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            yield
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
-
-    def wal_pages(self) -> int:
-        """How many pages the WAL file has room for (it is reused from its start, not shrunk)."""
-        with closing(sqlite3.connect(self.path)) as connection:
-            (page_size,) = connection.execute("PRAGMA page_size").fetchone()
-        header, frame_header = 32, 24
-        return (os.path.getsize(f"{self.path}-wal") - header) // (frame_header + page_size)
-
-
 @pytest.fixture
 async def traced(tmp_path: Path) -> AsyncIterator[Traced]:
-    url = f"sqlite:///{tmp_path}/store.db"
-    await migrate(url)
-    db = dialect_for(url).open(url)
-    statements: list[tuple[str, bool]] = []
-    waiting = threading.Event()
-    loop_thread = threading.get_ident()
-
-    def trace(sql: str) -> None:
-        on_loop = threading.get_ident() == loop_thread
-        statements.append((sql, on_loop))
-        if sql == "BEGIN IMMEDIATE" and not on_loop:
-            waiting.set()
-
-    def trace_writer(connection: Connection) -> None:
-        connection.connection.dbapi_connection.set_trace_callback(trace)
-
-    await db.transaction(trace_writer)
-    store = SqlStore(db)
-    try:
-        yield Traced(store, db, tmp_path / "store.db", statements, waiting)
-    finally:
-        await store.aclose()
+    async with traced_store(tmp_path) as store:
+        yield store
 
 
 @dataclass(frozen=True, slots=True)
