@@ -291,6 +291,37 @@ async def test_out_links_and_special_files_are_skipped(store: MemoryStore, tmp_p
     ]
 
 
+async def test_links_in_place_of_out_or_its_scopes_lead_nowhere(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    # Outside the attempt: a file the engine may read and an empty directory it may remove.
+    outside = tmp_path / "outside"
+    for scope in ("instance", "workflow", "namespace"):
+        (outside / scope).mkdir(parents=True)
+    (outside / "instance" / "secret").write_bytes(b"s")
+    scope_links = tmp_path / "scope-links"
+    (scope_links / "out").mkdir(parents=True)
+    (scope_links / "out" / "instance").symlink_to(outside / "instance")
+    (scope_links / "out" / "workflow").symlink_to(outside / "workflow")
+    out_link = tmp_path / "out-link"
+    out_link.mkdir()
+    (out_link / "out").symlink_to(outside)
+
+    for attempt in (scope_links, out_link):
+        await collect_outputs(
+            attempt, store, owner=OWNER, state=STATE, action_id="a", max_variable=1000
+        )
+
+    assert store.variables() == {}
+    assert [e.message for e in store.logs(OWNER.instance_id)] == [
+        "function output out/instance was not read: it is not a directory",
+        "function output out/workflow was not read: it is not a directory",
+        "function output out/ was not read: it is not a directory",
+    ]
+    assert sorted(p.name for p in outside.iterdir()) == ["instance", "namespace", "workflow"]
+    assert (outside / "instance" / "secret").read_bytes() == b"s"
+
+
 async def test_temp_dir_is_removed_after_success_and_failure(
     caller: FunctionCaller, vars_function: RunningFunction, temp_root: Path
 ) -> None:

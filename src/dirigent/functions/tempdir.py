@@ -242,9 +242,13 @@ def _remove_skeleton(path: str) -> bool:
     try:
         try:
             os.rmdir(out)  # the common case: `collect_outputs` removed the empty scopes
-        except OSError:  # the call did not get that far, or left outputs
-            for scope in SCOPES:
-                os.rmdir(f"{out}/{scope}")
+        except OSError:  # the call did not get that far, or left outputs (or a link in its place)
+            directory = _open_directory(out)
+            try:
+                for scope in SCOPES:
+                    os.rmdir(scope, dir_fd=directory)
+            finally:
+                os.close(directory)
             os.rmdir(out)
         os.rmdir(path)
     except OSError:
@@ -383,15 +387,30 @@ class _Skip(Exception):
 
 def _outputs_left(path: str | Path) -> bool:
     """Whether any `out/<scope>` holds something; those that are empty are removed."""
+    try:
+        out = _open_directory(f"{path}/out")
+    except FileNotFoundError:  # the function removed it: nothing to collect
+        return False
+    except OSError:  # a link or a file in its place: `_read_outputs` says so
+        return True
     left = False
-    for scope in SCOPES:
-        try:
-            os.rmdir(f"{path}/out/{scope}")
-        except FileNotFoundError:  # the function removed it: nothing to collect
-            pass
-        except OSError:  # not empty (or not a directory: `_read_outputs` skips it)
-            left = True
+    try:
+        for scope in SCOPES:
+            try:
+                os.rmdir(scope, dir_fd=out)
+            except FileNotFoundError:  # the function removed it: nothing to collect
+                pass
+            except OSError:  # not empty (or not a directory: `_read_outputs` skips it)
+                left = True
+    finally:
+        os.close(out)
     return left
+
+
+def _open_directory(name: str, dir_fd: int | None = None) -> int:
+    """An fd of the directory `name`, refusing a link in its place: what is in a temp dir is the
+    function's, and a link there must not lead the engine to read or remove anything outside it."""
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
 
 
 def _read_outputs(
@@ -399,27 +418,56 @@ def _read_outputs(
 ) -> tuple[list[tuple[Scope, str, Variable]], list[str]]:
     outputs: list[tuple[Scope, str, Variable]] = []
     skipped: list[str] = []
-    for scope in SCOPES:
-        try:
-            with os.scandir(path / "out" / scope) as found:
-                entries = sorted(found, key=lambda entry: entry.name)
-        except OSError:
-            continue  # the function removed the directory: nothing to collect
-        for entry in entries:
-            where = f"function output out/{scope}/{entry.name}"
-            if not VARIABLE_KEY.match(entry.name):
-                skipped.append(f"{where} was not stored: its name is not a valid variable key")
+    try:
+        out = _open_directory(str(path / "out"))
+    except FileNotFoundError:
+        return outputs, skipped
+    except OSError:
+        return outputs, ["function output out/ was not read: it is not a directory"]
+    try:
+        for scope in SCOPES:
+            try:
+                directory = _open_directory(scope, out)
+            except FileNotFoundError:
+                continue  # the function removed the directory: nothing to collect
+            except OSError:
+                skipped.append(f"function output out/{scope} was not read: it is not a directory")
                 continue
             try:
-                variable = _read_entry(Path(entry.path), max_variable)
-            except _Skip as skip:
-                skipped.append(f"{where} was not stored: {skip}")
-                continue
-            except OSError as exc:
-                skipped.append(f"{where} was not stored: {exc.strerror or exc}")
-                continue
-            outputs.append((scope, entry.name, variable))
+                _read_scope(directory, scope, max_variable, outputs, skipped)
+            finally:
+                os.close(directory)
+    finally:
+        os.close(out)
     return outputs, skipped
+
+
+def _read_scope(
+    directory: int,
+    scope: Scope,
+    max_variable: int,
+    outputs: list[tuple[Scope, str, Variable]],
+    skipped: list[str],
+) -> None:
+    # Entries are reached through the directory's fd (Linux's /proc/self/fd), so a link put in
+    # place of `out/<scope>` after it was opened changes nothing.
+    base = Path(f"/proc/self/fd/{directory}")
+    with os.scandir(directory) as found:
+        names = sorted(entry.name for entry in found)
+    for name in names:
+        where = f"function output out/{scope}/{name}"
+        if not VARIABLE_KEY.match(name):
+            skipped.append(f"{where} was not stored: its name is not a valid variable key")
+            continue
+        try:
+            variable = _read_entry(base / name, max_variable)
+        except _Skip as skip:
+            skipped.append(f"{where} was not stored: {skip}")
+            continue
+        except OSError as exc:
+            skipped.append(f"{where} was not stored: {exc.strerror or exc}")
+            continue
+        outputs.append((scope, name, variable))
 
 
 def _read_entry(path: Path, max_variable: int) -> Variable:
