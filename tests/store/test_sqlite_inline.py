@@ -18,12 +18,14 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import Connection, insert, select
 
+from dirigent.store import Commit
 from dirigent.store import schema as t
 from dirigent.store.driver import AnyRow, Statement, first
-from dirigent.store.records import Namespace, Variable, VariableRef
+from dirigent.store.records import LogEntry, Namespace, Variable, VariableRef
+from dirigent.store.sql import BULKY_BYTES, BULKY_LOGS
 from dirigent.store.sqlite import CHECKPOINT_PAGES, FIRST_CHECKPOINT_AFTER
 from tests.store.sqlite_tracing import Traced, traced_store
-from tests.store.support import T0, started
+from tests.store.support import T0, instance, started
 
 T = TypeVar("T")
 
@@ -98,6 +100,26 @@ async def test_a_write_waits_for_a_lock_held_elsewhere_in_the_writer_thread_whil
     assert traced.runs("COMMIT") == [True]
     assert traced.threads() == {True}
     assert [namespace.name for namespace in await store.list_namespaces()] == ["a", "b"]
+
+
+async def test_bulky_writes_run_in_the_writer_thread(traced: Traced) -> None:
+    store = traced.store
+    await store.create_namespace("ns", T0)
+    ref = VariableRef("namespace", "v", "ns")
+    await started(store, "i1", namespace="ns", workflow="wf")
+    many_logs = tuple(LogEntry("i1", T0, f"line {n}") for n in range(BULKY_LOGS + 1))
+    writes = [
+        (store.set_variable(ref, Variable(b"x" * BULKY_BYTES, "text/plain")), True),
+        (store.set_variable(ref, Variable(b"x" * (BULKY_BYTES + 1), "text/plain")), False),
+        (store.commit(Commit(instance("i1", namespace="ns"), logs=many_logs[:1]), "s1"), True),
+        (store.commit(Commit(instance("i1", namespace="ns"), logs=many_logs), "s1"), False),
+        (store.delete_events(T0), False),
+        (store.delete_namespace("ns"), False),
+    ]
+    for write, on_loop in writes:
+        traced.statements.clear()
+        await write
+        assert traced.runs("BEGIN IMMEDIATE") == [on_loop]
 
 
 async def test_checkpoints_keep_the_wal_from_growing(traced: Traced) -> None:

@@ -64,11 +64,12 @@ class Database(ABC):
         self.dialect = dialect
 
     @abstractmethod
-    async def _write(self, work: Work[T], job: Job, *, statement: bool) -> T:
+    async def _write(self, work: Work[T], job: Job, *, statement: bool, bulky: bool) -> T:
         """Run `work` in one write transaction and commit it, in one hop, keeping `job` up to date.
         Cancelling the caller abandons the write: one not yet started never runs, one running rolls
         back unless it is committing. `statement`: `work` issues exactly one statement, which may
-        run in autocommit (sending it is then committing)."""
+        run in autocommit (sending it is then committing). `bulky`: it may write or delete much, so
+        it must not run on the event loop's thread."""
 
     @abstractmethod
     async def _read(self, work: Work[T], *, statement: bool) -> T:
@@ -86,13 +87,16 @@ class Database(ABC):
         conflict: str = "exists already",
         missing: str = "it does not exist",
         statement: bool = False,
+        bulky: bool = False,
     ) -> T:
         """Run `work` as one write transaction; driver errors become store errors worded with
         `conflict`/`missing`. With `statement`, `work` issues exactly one statement: where that runs
-        in autocommit, sending it is committing (a lost connection then may have committed)."""
+        in autocommit, sending it is committing (a lost connection then may have committed). With
+        `bulky`, it may write or delete much (many rows, large values): a database that runs small
+        writes on the event loop's thread runs it in a thread of its own."""
         job = Job()
         try:
-            return await self._write(work, job, statement=statement)
+            return await self._write(work, job, statement=statement, bulky=bulky)
         except (SQLAlchemyError, OSError) as exc:
             raise translate(
                 exc,
@@ -112,4 +116,4 @@ class Database(ABC):
 
     async def transaction(self, work: Work[T]) -> T:
         """Run `work` in one write transaction with the driver's errors untranslated (migrations)."""
-        return await self._write(work, Job(), statement=False)
+        return await self._write(work, Job(), statement=False, bulky=True)

@@ -140,7 +140,7 @@ class PostgresDatabase(Database):
         self._connections: _Connections | None = None
         self._compiled: dict[ClauseElement, Compiled] = {}
 
-    async def _write(self, work: Work[T], job: Job, *, statement: bool) -> T:
+    async def _write(self, work: Work[T], job: Job, *, statement: bool, bulky: bool) -> T:
         if isinstance(work, Statement):
             return await self._send(work, job)
         if statement:  # in autocommit: sending the statement is committing

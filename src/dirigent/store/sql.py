@@ -124,6 +124,11 @@ _NEXT_DUE = (
     .where(_CLAIMABLE)
 )
 _LOAD_INSTANCE = select(*INSTANCE).where(_i.id == bindparam("id"))
+#: Bytes past which a write counts as bulky (`Database.write`): writing a megabyte takes SQLite
+#: about a millisecond, too long to hold the event loop for.
+BULKY_BYTES = 1 << 20
+#: Log lines past which a step counts as bulky (a long chain of pure states, each line with its input).
+BULKY_LOGS = 256
 #: A workflow at its latest revision, or at a given one: built once (each start reads one), since
 #: building a SELECT with a join costs SQLAlchemy more than SQLite takes to run it.
 _WORKFLOW = (
@@ -201,7 +206,7 @@ class SqlStore(Store):
             db.execute(delete(t.workflow_revisions).where(t.workflow_revisions.c.namespace == name))
             db.execute(delete(t.workflows).where(t.workflows.c.namespace == name))
 
-        await self._db.write(work)
+        await self._db.write(work, bulky=True)  # all its instances, logs and variables
 
     # Workflows
 
@@ -359,7 +364,7 @@ class SqlStore(Store):
                 )
             )
 
-        await self._db.write(work)
+        await self._db.write(work, bulky=True)  # all its instances, logs and variables
 
     # Instances
 
@@ -395,6 +400,7 @@ class SqlStore(Store):
             statements if single is None else single.write_step(step),
             conflict="an instance with the id of a child exists already",
             statement=single is not None,
+            bulky=_bulky(commit),
         )
         if not saved:  # nothing was written: the lease is checked first
             raise LeaseLost(f"'{owner}' does not hold the lease of instance '{step.id}'")
@@ -512,7 +518,7 @@ class SqlStore(Store):
         def work(db: Connection) -> None:
             self._writer.write_variables(db, [row], [])
 
-        await self._db.write(work)
+        await self._db.write(work, bulky=len(variable.data) > BULKY_BYTES)
 
     async def delete_variable(self, ref: VariableRef) -> None:
         key = variable_key_row(normalize(ref))
@@ -632,7 +638,7 @@ class SqlStore(Store):
         return await self._db.read(lambda db: events.list_events(db, namespace, offset, limit))
 
     async def delete_events(self, before: datetime) -> int:
-        return await self._db.write(lambda db: events.delete_events(db, before))
+        return await self._db.write(lambda db: events.delete_events(db, before), bulky=True)
 
     async def set_event_listeners(
         self, namespace: str, workflow: str, listeners: tuple[EventListener, ...]
@@ -653,7 +659,7 @@ class SqlStore(Store):
         )
 
     async def delete_expired_groups(self, now: datetime) -> int:
-        return await self._db.write(lambda db: events.delete_expired_groups(db, now))
+        return await self._db.write(lambda db: events.delete_expired_groups(db, now), bulky=True)
 
     async def list_event_waits(self, instance_id: str) -> list[EventWait]:
         return await self._db.read(
@@ -689,6 +695,17 @@ def _workflow(namespace: str, workflow: str, revision: int | None) -> Statement[
     if revision is None:
         return Statement(_LATEST_WORKFLOW, key, first)
     return Statement(_WORKFLOW_REVISION, {**key, "revision": revision}, first)
+
+
+def _bulky(commit: Commit) -> bool:
+    """Whether a step writes much: more than `BULKY_LOGS` log lines (each may hold a state's input),
+    or more than `BULKY_BYTES` of records and variables."""
+    if len(commit.logs) > BULKY_LOGS:
+        return True
+    size = len(commit.instance.record)
+    size += sum(len(v.data) for _, v in commit.variables if v is not None)
+    size += sum(len(c.record) for c in commit.children)
+    return size > BULKY_BYTES
 
 
 def _get_workflow(

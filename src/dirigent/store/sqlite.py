@@ -22,7 +22,9 @@ error) is every write's failure.
 A turn runs on the event loop when SQLite's write lock can be taken at once: its `BEGIN IMMEDIATE` is
 sent with a busy timeout of 0. When another connection holds the lock (another process on the same
 file), the turn moves to the writer thread, which waits for it up to `BUSY_TIMEOUT` while the loop goes
-on. Both use the one writer connection, one turn at a time (`SqliteDatabase`'s turn).
+on. Both use the one writer connection, one turn at a time (`SqliteDatabase`'s turn). A turn with a
+bulky write (`Database.write(bulky=True)`: a migration, a large delete, a large step) runs in the thread
+too, so that none holds the loop for long.
 
 Checkpoints: in WAL mode SQLite copies the WAL back into the database file (and fsyncs it) inside the
 COMMIT that makes the WAL cross `wal_autocheckpoint` pages, which would block the loop. So the writer
@@ -238,7 +240,7 @@ def _busy(error: DBAPIError) -> bool:
 @dataclass(slots=True, eq=False)
 class _Write:
     """A write queued for a turn of the writer, then its outcome: `result`, unless `error`.
-    `inline`: it may run on the event loop (a migration, which may take long, does not)."""
+    `inline`: it may run on the event loop (a bulky write, such as a migration, does not)."""
 
     work: Work[Any]
     job: Job
@@ -291,13 +293,8 @@ class SqliteDatabase(Database):
         self._held: list[Connection] = []
         self._lock = threading.Lock()
 
-    async def _write(self, work: Work[T], job: Job, *, statement: bool) -> T:
-        return await self._queued(work, job, inline=True)
-
-    async def transaction(self, work: Work[T]) -> T:
-        """Run `work` in one write transaction with the driver's errors untranslated (migrations),
-        in the writer thread: a migration may take long, and the loop goes on meanwhile."""
-        return await self._queued(work, Job(), inline=False)
+    async def _write(self, work: Work[T], job: Job, *, statement: bool, bulky: bool) -> T:
+        return await self._queued(work, job, inline=not bulky)
 
     async def _queued(self, work: Work[T], job: Job, *, inline: bool) -> T:
         """Queue `work` for a turn of the writer (taking the turn if nobody holds it) and wait."""
