@@ -20,7 +20,7 @@ from sqlalchemy import Connection, insert, select
 
 from dirigent.store import Commit
 from dirigent.store import schema as t
-from dirigent.store.driver import AnyRow, Statement, first
+from dirigent.store.driver import AnyRow, Statement, first, first_large
 from dirigent.store.records import LogEntry, Namespace, Variable, VariableRef
 from dirigent.store.sql import BULKY_BYTES, BULKY_LOGS
 from dirigent.store.sqlite import CHECKPOINT_PAGES, FIRST_CHECKPOINT_AFTER
@@ -133,9 +133,9 @@ async def test_checkpoints_keep_the_wal_from_growing(traced: Traced) -> None:
     # Counting the fixture's transaction, the first checkpoint follows the transaction that makes
     # `FIRST_CHECKPOINT_AFTER`, in the writer thread; the next write waits for it.
     await store.create_namespace("ns", T0)
-    await writes(FIRST_CHECKPOINT_AFTER - 2)
+    await writes(FIRST_CHECKPOINT_AFTER - 3)  # one transaction short: no checkpoint is due yet
     assert traced.runs(CHECKPOINT) == []
-    await writes(2)
+    await writes(2)  # the first makes it due; the second waits for it
     assert traced.runs(CHECKPOINT) == [False]
     # A page each (the same row): without checkpoints the WAL would hold four times as many.
     await writes(4 * CHECKPOINT_PAGES)
@@ -160,6 +160,10 @@ async def test_point_reads_run_on_the_loop_and_go_to_a_thread_when_they_would_wa
         assert names(await traced.db.read(listing)) == ["a"]
     # The first opened the point reads' connection, in a reader thread; listings stay there.
     assert point.on_loop == [False, True, True]
+    # A point read of a row that may be large (a variable's value) stays in a thread too.
+    large: Noted[AnyRow | None] = Noted(by_name, {}, first_large, loop_thread)
+    assert await traced.db.read(large) is not None
+    assert large.on_loop == [False]
     assert listing.on_loop == [False, False, False]
 
     # A read by key waits for no lock in WAL mode but, rarely, a recovery of the WAL, which a test

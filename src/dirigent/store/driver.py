@@ -104,5 +104,11 @@ class Statement(Generic[T]):
 
 
 def first(rows: Sequence[AnyRow]) -> AnyRow | None:
-    """The first row, if any (`Statement.read` of a point read)."""
+    """The first row, if any (`Statement.read` of a point read of a small row)."""
     return rows[0] if rows else None
+
+
+def first_large(rows: Sequence[AnyRow]) -> AnyRow | None:
+    """The first row, if any (`Statement.read` of a point read of a row that may be large, such as a
+    variable's value: a database that runs small point reads on the event loop does not run this)."""
+    return first(rows)

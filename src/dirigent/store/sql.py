@@ -40,7 +40,7 @@ from dirigent.store.base import (
 )
 from dirigent.store.database import Database
 from dirigent.store.dialect import dialect_for
-from dirigent.store.driver import AnyRow, Statement, first
+from dirigent.store.driver import AnyRow, Statement, first, first_large
 from dirigent.store.identity import normalize, scope_identity
 from dirigent.store.migrations import upgrade
 from dirigent.store.records import (
@@ -508,7 +508,7 @@ class SqlStore(Store):
     # Variables
 
     async def get_variable(self, ref: VariableRef) -> Variable | None:
-        statement = Statement(_GET_VARIABLE, variable_key_row(normalize(ref)), first)
+        statement = Statement(_GET_VARIABLE, variable_key_row(normalize(ref)), first_large)
         row = await self._db.read(statement, statement=True)
         return Variable(row.data, row.mime_type) if row else None
 
