@@ -20,7 +20,7 @@ from sqlalchemy import Connection, insert, select
 
 from dirigent.store import Commit
 from dirigent.store import schema as t
-from dirigent.store.driver import AnyRow, Statement, first, first_large
+from dirigent.store.driver import AnyRow, Statement, first
 from dirigent.store.records import LogEntry, Namespace, Variable, VariableRef
 from dirigent.store.sql import BULKY_BYTES, BULKY_LOGS
 from dirigent.store.sqlite import CHECKPOINT_PAGES, FIRST_CHECKPOINT_AFTER
@@ -151,8 +151,10 @@ async def test_point_reads_run_on_the_loop_and_go_to_a_thread_when_they_would_wa
     await traced.store.create_namespace("a", T0)
     loop_thread = threading.get_ident()
     by_name = select(t.namespaces.c.name).where(t.namespaces.c.name == "a")
-    point: Noted[AnyRow | None] = Noted(by_name, {}, first, loop_thread)
-    listing: Noted[list[AnyRow]] = Noted(select(t.namespaces.c.name), {}, list, loop_thread)
+    point: Noted[AnyRow | None] = Noted(by_name, {}, first, small=True, loop_thread=loop_thread)
+    listing: Noted[list[AnyRow]] = Noted(
+        select(t.namespaces.c.name), {}, list, loop_thread=loop_thread
+    )
     for _ in range(3):
         row = await traced.db.read(point)
         assert row is not None
@@ -160,8 +162,8 @@ async def test_point_reads_run_on_the_loop_and_go_to_a_thread_when_they_would_wa
         assert names(await traced.db.read(listing)) == ["a"]
     # The first opened the point reads' connection, in a reader thread; listings stay there.
     assert point.on_loop == [False, True, True]
-    # A point read of a row that may be large (a variable's value) stays in a thread too.
-    large: Noted[AnyRow | None] = Noted(by_name, {}, first_large, loop_thread)
+    # A point read not marked small (such as a variable's value, which may be large) stays in a thread.
+    large: Noted[AnyRow | None] = Noted(by_name, {}, first, loop_thread=loop_thread)
     assert await traced.db.read(large) is not None
     assert large.on_loop == [False]
     assert listing.on_loop == [False, False, False]
@@ -169,7 +171,7 @@ async def test_point_reads_run_on_the_loop_and_go_to_a_thread_when_they_would_wa
     # A read by key waits for no lock in WAL mode but, rarely, a recovery of the WAL, which a test
     # cannot stage: a statement that takes the write lock stands in for it.
     takes_lock = insert(t.namespaces).values(name="b", created_at=T0).returning(t.namespaces.c.name)
-    waits: Noted[AnyRow | None] = Noted(takes_lock, {}, first, loop_thread)
+    waits: Noted[AnyRow | None] = Noted(takes_lock, {}, first, small=True, loop_thread=loop_thread)
     with traced.lock_held():
         read = asyncio.create_task(traced.db.read(waits))
         await asyncio.sleep(0)  # tried on the loop: SQLite answered busy at once

@@ -92,23 +92,20 @@ def _row(
 @dataclass(frozen=True, slots=True)
 class Statement(Generic[T]):
     """One statement that returns rows, its parameters by name, and what its rows make (`read`).
+    `small`: it reads a small row by its key, which a database may run on the event loop's thread
+    (not a variable's value, which may be large).
 
     It is the `Work` of that statement: called with a connection, it runs through SQLAlchemy."""
 
     clause: ExecutableReturnsRows
     params: Mapping[str, Any]
     read: Callable[[Sequence[AnyRow]], T]
+    small: bool = False
 
     def __call__(self, db: Connection) -> T:
         return self.read(db.execute(self.clause, self.params).all())
 
 
 def first(rows: Sequence[AnyRow]) -> AnyRow | None:
-    """The first row, if any (`Statement.read` of a point read of a small row)."""
+    """The first row, if any (`Statement.read` of a read by key)."""
     return rows[0] if rows else None
-
-
-def first_large(rows: Sequence[AnyRow]) -> AnyRow | None:
-    """The first row, if any (`Statement.read` of a point read of a row that may be large, such as a
-    variable's value: a database that runs small point reads on the event loop does not run this)."""
-    return first(rows)

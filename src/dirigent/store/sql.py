@@ -40,7 +40,7 @@ from dirigent.store.base import (
 )
 from dirigent.store.database import Database
 from dirigent.store.dialect import dialect_for
-from dirigent.store.driver import AnyRow, Statement, first, first_large
+from dirigent.store.driver import AnyRow, Statement, first
 from dirigent.store.identity import normalize, scope_identity
 from dirigent.store.migrations import upgrade
 from dirigent.store.records import (
@@ -406,7 +406,7 @@ class SqlStore(Store):
             raise LeaseLost(f"'{owner}' does not hold the lease of instance '{step.id}'")
 
     async def load_instance(self, instance_id: str) -> StoredInstance | None:
-        statement = Statement(_LOAD_INSTANCE, {"id": instance_id}, first)
+        statement = Statement(_LOAD_INSTANCE, {"id": instance_id}, first, small=True)
         row = await self._db.read(statement, statement=True)
         return stored_instance(row) if row else None
 
@@ -508,7 +508,7 @@ class SqlStore(Store):
     # Variables
 
     async def get_variable(self, ref: VariableRef) -> Variable | None:
-        statement = Statement(_GET_VARIABLE, variable_key_row(normalize(ref)), first_large)
+        statement = Statement(_GET_VARIABLE, variable_key_row(normalize(ref)), first)
         row = await self._db.read(statement, statement=True)
         return Variable(row.data, row.mime_type) if row else None
 
@@ -693,8 +693,8 @@ def _workflow(namespace: str, workflow: str, revision: int | None) -> Statement[
     """The statement reading the row of a workflow at its latest revision, or at `revision`."""
     key = {"namespace": namespace, "workflow": workflow}
     if revision is None:
-        return Statement(_LATEST_WORKFLOW, key, first)
-    return Statement(_WORKFLOW_REVISION, {**key, "revision": revision}, first)
+        return Statement(_LATEST_WORKFLOW, key, first, small=True)
+    return Statement(_WORKFLOW_REVISION, {**key, "revision": revision}, first, small=True)
 
 
 def _bulky(commit: Commit) -> bool:

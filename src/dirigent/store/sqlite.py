@@ -35,7 +35,7 @@ that checkpointed did: the writes queued meanwhile wait, the loop does not. Then
 the WAL copied entirely and starts it over from its beginning, which keeps it bounded; a checkpoint
 beside the writes would rarely catch up with them, and the WAL would grow as long as writes go on.
 
-Point reads (`driver.Statement`s reading `first`: a row by its key) run on the loop too, one at a time,
+Small point reads (`driver.Statement`s marked `small`: a row by its key) run on the loop too, one at a time,
 on a connection of their own with a busy timeout of 0: in WAL mode a reader waits for no writer or
 checkpoint, only (rarely) for a connection recovering the WAL or holding the file exclusively, and
 then the read goes to a reader thread.
@@ -61,7 +61,7 @@ from sqlalchemy.exc import DBAPIError
 from dirigent.errors import InvalidInput
 from dirigent.store.database import Abandoned, Database, Job, Work, transact
 from dirigent.store.dialect import Failure, Prepared, SingleStatements
-from dirigent.store.driver import Compiled, Statement, compile_once, first
+from dirigent.store.driver import Compiled, Statement, compile_once
 
 T = TypeVar("T")
 
@@ -315,7 +315,7 @@ class SqliteDatabase(Database):
             raise
 
     async def _read(self, work: Work[T], *, statement: bool) -> T:
-        point = isinstance(work, Statement) and work.read is first
+        point = isinstance(work, Statement) and work.small
         # Not blocking: the loop of another thread using this database reads in a thread meanwhile.
         if point and self._point_lock.acquire(blocking=False):
             try:
